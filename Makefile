@@ -1,0 +1,118 @@
+# recur - build, test and install. `make help` lists the targets.
+#
+# Libraries come from Debian packages through pkg-config; `make deps` installs whatever is
+# missing (it is called by `make test` and `make demo`).
+
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+PKGS    := htslib hdf5 gsl openblas
+# GSL's pkg-config file names its reference CBLAS; recur links OpenBLAS's instead.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS)
+LIBS    = $(PKG_LIBS) -lm -lpthread
+PYTHON  ?= /usr/bin/python3
+PREFIX  ?= /usr/local
+# Build tree and binary; `make sanitize` uses its own (build/san).
+O       ?= build
+BIN     ?= bin/recur
+
+LIB_SRC := $(filter-out src/recur.c src/cmd_%.c,$(wildcard src/*.c))
+CLI_SRC := src/recur.c $(wildcard src/cmd_*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/obj/%.o)
+DLIB_OBJ := $(LIB_SRC:src/%.c=$(O)/double/obj/%.o)
+CLI_OBJ := $(CLI_SRC:src/%.c=$(O)/obj/%.o)
+HDR     := $(wildcard include/recur/*.h)
+
+# Check suites: tests/check_*.c link the float library, tests/dcheck_*.c the double build.
+TEST_SRC  := $(wildcard tests/check_*.c)
+DTEST_SRC := $(wildcard tests/dcheck_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%) $(DTEST_SRC:tests/%.c=$(O)/tests/%)
+TEST_COMMON := tests/testutil.c
+
+DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
+            check python3-torch python3-h5py python3-numpy
+
+.PHONY: all test deps sanitize lint bench clean install help demo check-build
+.DELETE_ON_ERROR:
+
+all: $(BIN)
+
+help:
+	@echo "targets: all (default) test deps sanitize lint bench clean install demo"
+
+$(O)/obj/%.o: src/%.c $(HDR) | $(O)/obj
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/double/obj/%.o: src/%.c $(HDR) | $(O)/double/obj
+	$(CC) $(CPPFLAGS) -DRECUR_REAL=double $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/librecur.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/double/librecur.a: $(DLIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(O)/librecur.a | $(dir $(BIN))
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(O)/librecur.a $(LIBS)
+
+$(O)/tests/check_%: tests/check_%.c $(TEST_COMMON) tests/testutil.h $(O)/librecur.a | $(O)/tests
+	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_COMMON) \
+		$(O)/librecur.a $(CHECK_LIBS) $(LIBS)
+
+$(O)/tests/dcheck_%: tests/dcheck_%.c $(TEST_COMMON) tests/testutil.h $(O)/double/librecur.a | $(O)/tests
+	$(CC) $(CPPFLAGS) -DRECUR_REAL=double -Itests $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(TEST_COMMON) $(O)/double/librecur.a $(CHECK_LIBS) $(LIBS)
+
+$(O)/obj $(O)/double/obj $(O)/tests $(dir $(BIN)):
+	mkdir -p $@
+
+check-build: $(BIN) $(TEST_BIN)
+
+# Installs the Debian packages that are missing (one apt-get update, only when needed).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	        missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	else echo "make deps: all Debian packages present"; fi
+
+test: deps
+	$(MAKE) check-build
+	O=$(O) RECUR=$(BIN) tests/run.sh
+
+# The test suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
+sanitize: deps
+	$(MAKE) O=build/san BIN=build/san/bin/recur \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" check-build
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 O=build/san RECUR=build/san/bin/recur tests/run.sh
+
+lint:
+	clang-format --dry-run --Werror src/*.c include/recur/*.h tests/*.c tests/*.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr -Iinclude --suppress=missingIncludeSystem src include
+
+bench: all
+	$(PYTHON) bench/compare.py
+
+demo:
+	@echo "make demo: the Snakemake workflow is not there yet (issue 5); see README.md" >&2
+	@exit 2
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/recur
+
+clean:
+	rm -rf build bin
