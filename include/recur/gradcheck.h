@@ -13,6 +13,7 @@ typedef struct {
     bool check_input;   /* also check d loss / d x */
     size_t max_checks;  /* per tensor; 0 = every element */
     bool verbose;       /* log each mismatch (up to 10) */
+    double corrupt;     /* testing the checker: added to the analytic d loss / d params[0] */
 } recur_gradcheck_opts_t;
 
 typedef struct {
