@@ -31,7 +31,8 @@ enum {
     RECUR_EINVAL = -2,   /* invalid argument or configuration */
     RECUR_EIO = -3,      /* read or write failed */
     RECUR_EFORMAT = -4,  /* file content is not what it should be */
-    RECUR_ENONFINITE = -5 /* loss or gradient is not finite */
+    RECUR_ENONFINITE = -5, /* loss or gradient is not finite */
+    RECUR_EDIVERGED = -6   /* training stopped after a run of non-finite steps */
 };
 
 /* Diagnostics go to stderr as "<prefix>: message" through this one function. The prefix is

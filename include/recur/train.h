@@ -1,0 +1,47 @@
+/* recur/train.h - one training step over a batch: full BPTT, or truncated BPTT with an update
+ * per window of K steps (TBPTT(K, K)); clipping and the optimizer from recur/optim.h; steps
+ * whose loss or gradient is not finite are skipped and counted, and a run of them stops
+ * training. */
+#ifndef RECUR_TRAIN_H
+#define RECUR_TRAIN_H
+
+#include <recur/engine.h>
+#include <recur/optim.h>
+
+typedef struct {
+    size_t tbptt;          /* window K; 0 = full BPTT */
+    size_t max_bad_steps;  /* consecutive non-finite steps that end training (0 = 10) */
+    uint64_t nan_at_step;  /* testing: make the gradient of this update (1-based) NaN; 0 = off */
+} recur_train_opts_t;
+
+/* What one call did. */
+typedef struct {
+    double loss;           /* mean over the loss terms of the batch (each window's mean,
+                              weighted by its number of terms) */
+    size_t terms;          /* loss terms */
+    size_t updates;        /* optimizer updates made */
+    size_t skipped;        /* updates skipped as non-finite */
+    double grad_norm_max;  /* largest gradient norm before clipping */
+    double grad_norm_sum;  /* sum of the norms (for the mean over updates) */
+    size_t clipped;        /* updates whose gradient was clipped */
+} recur_train_stats_t;
+
+typedef struct recur_trainer recur_trainer_t;
+
+/* Engine and buffers for batches of at most T_max steps and B_max sequences. The optimizer is
+ * owned by the caller and must outlive the trainer. NULL on failure (logged). */
+recur_trainer_t *recur_trainer_alloc(const recur_config_t *cfg, recur_optim_t *opt,
+                                     const recur_train_opts_t *o, size_t T_max, size_t B_max);
+void recur_trainer_free(recur_trainer_t *tr);
+recur_engine_t *recur_trainer_engine(recur_trainer_t *tr);
+
+/* Trains on one batch (dropout from rng). Returns 0, RECUR_EDIVERGED after max_bad_steps
+ * consecutive non-finite steps (logged with the step number), or another negative code. */
+int recur_trainer_batch(recur_trainer_t *tr, recur_real *params, const recur_batch_t *b,
+                        gsl_rng *rng, recur_train_stats_t *st) RECUR_WUR;
+
+/* Loss of a batch without training (dropout off), window by window as in training. */
+int recur_trainer_eval(recur_trainer_t *tr, const recur_real *params, const recur_batch_t *b,
+                       double *loss, size_t *terms) RECUR_WUR;
+
+#endif
