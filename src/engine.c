@@ -116,7 +116,8 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
     size_t widest = GH > DH ? GH : DH, probe;
     widest = widest > e->I ? widest : e->I;
     widest = widest > e->O ? widest : e->O;
-    if (!recur_mul_ok(TB + B_max, widest, &probe) || !recur_mul_ok(probe, sizeof(recur_real), &probe)) {
+    if (!recur_mul_ok(TB + B_max, widest, &probe) ||
+        !recur_mul_ok(probe, sizeof(recur_real), &probe)) {
         recur_error("engine: buffers for T=%zu B=%zu would overflow", T_max, B_max);
         goto fail;
     }
@@ -131,8 +132,8 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
     e->acc_n = calloc(B_max, sizeof *e->acc_n);
     e->last = calloc(B_max, sizeof *e->last);
     e->term = calloc(B_max, 1);
-    if (!e->tab || !e->dir || !e->y || !e->dy || !e->drop || !e->argmax || !e->acc_n ||
-        !e->last || !e->term)
+    if (!e->tab || !e->dir || !e->y || !e->dy || !e->drop || !e->argmax || !e->acc_n || !e->last ||
+        !e->term)
         goto fail;
     recur_tensor_table(cfg, e->tab);
     for (size_t k = 0; k < e->L * e->D; k++) {
@@ -241,8 +242,7 @@ static layer_params_t layer_params(const recur_engine_t *e, const recur_real *p,
 {
     const recur_tensor_t *t = &e->tab[4 * (l * e->D + d)];
     layer_params_t v = {(recur_real *)p + t[0].offset, (recur_real *)p + t[1].offset,
-                        (recur_real *)p + t[2].offset, (recur_real *)p + t[3].offset,
-                        t[0].dims[1]};
+                        (recur_real *)p + t[2].offset, (recur_real *)p + t[3].offset, t[0].dims[1]};
     return v;
 }
 
@@ -327,10 +327,10 @@ static void cell_forward(const recur_engine_t *e, const layer_params_t *w, recur
  * a holds the activated gates and is overwritten with d loss / d pre-activations (input side;
  * gh gets the recurrent side for the GRU). On exit dh and dc hold the gradient with respect
  * to the state before the step. Masked sequences pass dh, dc through and get zero gates. */
-static void cell_backward(recur_engine_t *e, const layer_params_t *w, recur_real *a,
-                          recur_real *gh, const recur_real *hnb, const recur_real *hp,
-                          const recur_real *cp, const recur_real *hcur, const recur_real *ccur,
-                          const unsigned char *m, size_t B)
+static void cell_backward(recur_engine_t *e, const layer_params_t *w, recur_real *a, recur_real *gh,
+                          const recur_real *hnb, const recur_real *hp, const recur_real *cp,
+                          const recur_real *hcur, const recur_real *ccur, const unsigned char *m,
+                          size_t B)
 {
     const size_t H = e->H, GH = e->G * H;
     recur_real *dh = e->dh, *dc = e->dc;
@@ -481,8 +481,8 @@ static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l,
 /* Backward of layer l, direction d. dY: (Tw, B, D*H) d loss / d output; dh0: (B, H) gradient
  * entering at the window's last processed state (or NULL). Accumulates parameter gradients
  * into grads and d loss / d X into dX (beta: 0 overwrites, 1 accumulates). */
-static void layer_backward(recur_engine_t *e, const recur_real *params, recur_real *grads,
-                           size_t l, size_t d, const recur_real *X, size_t Tw, size_t B,
+static void layer_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t l,
+                           size_t d, const recur_real *X, size_t Tw, size_t B,
                            const unsigned char *mask, const recur_real *dY, const recur_real *dh0,
                            recur_real *dX, recur_real beta)
 {
@@ -709,8 +709,8 @@ static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, 
 
 /* Head backward: parameter gradients, d loss / d top-layer output into dy[top] (overwritten)
  * and the gradient entering the final states for `last` pooling (dpooled columns). */
-static void head_backward(recur_engine_t *e, const recur_real *params, recur_real *grads,
-                          size_t Tw, size_t B, const unsigned char *mask)
+static void head_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t Tw,
+                          size_t B, const unsigned char *mask)
 {
     const size_t H = e->H, DH = e->D * H, O = e->O, top = e->L - 1;
     const recur_tensor_t *tw = head_weight(e);
@@ -925,13 +925,13 @@ static void carry_copy(recur_engine_t *e, recur_real *out, const recur_real *in)
 {
     const size_t BH = e->B_max * e->H, BDH = e->B_max * e->D * e->H;
     size_t o = 0;
-#define RECUR_CARRY(ptr, n)                                                                   \
-    do {                                                                                      \
-        if (out)                                                                              \
-            memcpy(out + o, (ptr), (n) * sizeof(recur_real));                                 \
-        else                                                                                  \
-            memcpy((ptr), in + o, (n) * sizeof(recur_real));                                  \
-        o += (n);                                                                             \
+#define RECUR_CARRY(ptr, n)                                                                        \
+    do {                                                                                           \
+        if (out)                                                                                   \
+            memcpy(out + o, (ptr), (n) * sizeof(recur_real));                                      \
+        else                                                                                       \
+            memcpy((ptr), in + o, (n) * sizeof(recur_real));                                       \
+        o += (n);                                                                                  \
     } while (0)
     for (size_t l = 0; l < e->L; l++) {
         dirbuf_t *q = dirbuf(e, l, 0);

@@ -25,7 +25,7 @@ void recur_gradcheck_defaults(recur_gradcheck_opts_t *o)
 
 typedef struct {
     recur_engine_t *e;
-    recur_batch_t b;   /* the batch with x pointing into xw */
+    recur_batch_t b; /* the batch with x pointing into xw */
     size_t t0, t1;
     const recur_real *carry; /* state entering the window */
 } window_t;
@@ -56,8 +56,8 @@ restore:
     return rc;
 }
 
-static void compare(const recur_gradcheck_opts_t *o, recur_gradcheck_result_t *r,
-                    const char *name, size_t idx, double a, double n)
+static void compare(const recur_gradcheck_opts_t *o, recur_gradcheck_result_t *r, const char *name,
+                    size_t idx, double a, double n)
 {
     const double err = fabs(a - n), scale = fmax(fabs(a), fabs(n));
     const double rel = scale > 0 ? err / scale : 0;
@@ -83,9 +83,8 @@ static size_t pick(size_t k, size_t n, size_t max)
     return max == 1 ? 0 : k * (n - 1) / (max - 1);
 }
 
-int recur_gradcheck(const recur_config_t *cfg, const recur_real *params_in,
-                    const recur_batch_t *b, const recur_gradcheck_opts_t *o,
-                    recur_gradcheck_result_t *r)
+int recur_gradcheck(const recur_config_t *cfg, const recur_real *params_in, const recur_batch_t *b,
+                    const recur_gradcheck_opts_t *o, recur_gradcheck_result_t *r)
 {
     int rc = RECUR_ENOMEM;
     memset(r, 0, sizeof *r);

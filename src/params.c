@@ -122,8 +122,8 @@ int recur_config_validate(const recur_config_t *cfg)
 }
 
 /* Appends one tensor (rank 1 when cols == 0) to the layout walk; out may be NULL. */
-static void add_tensor(recur_tensor_t *out, size_t *k, size_t *off, const char *name,
-                       size_t rows, size_t cols)
+static void add_tensor(recur_tensor_t *out, size_t *k, size_t *off, const char *name, size_t rows,
+                       size_t cols)
 {
     const size_t numel = rows * (cols ? cols : 1);
     if (out) {
@@ -190,7 +190,8 @@ void recur_tensor_table(const recur_config_t *cfg, recur_tensor_t *out)
 static int orthogonal_block(recur_real *w, size_t n, size_t ld, gsl_rng *rng)
 {
     int rc = RECUR_ENOMEM;
-    gsl_matrix *a = gsl_matrix_alloc(n, n), *q = gsl_matrix_alloc(n, n), *r = gsl_matrix_alloc(n, n);
+    gsl_matrix *a = gsl_matrix_alloc(n, n), *q = gsl_matrix_alloc(n, n),
+               *r = gsl_matrix_alloc(n, n);
     gsl_vector *tau = gsl_vector_alloc(n);
     if (!a || !q || !r || !tau)
         goto free_all;

@@ -80,8 +80,8 @@ int recur_trainer_batch(recur_trainer_t *tr, recur_real *params, const recur_bat
         if (tr->opts.nan_at_step && tr->updates == tr->opts.nan_at_step)
             tr->grads[0] = (recur_real)NAN;
         double norm = NAN;
-        rc = isfinite(loss) ? recur_optim_step(tr->opt, params, tr->grads, &norm)
-                            : RECUR_ENONFINITE;
+        rc =
+            isfinite(loss) ? recur_optim_step(tr->opt, params, tr->grads, &norm) : RECUR_ENONFINITE;
         if (rc == RECUR_ENONFINITE) {
             st->skipped++;
             if (!isfinite(loss)) /* the optimizer did not see this step: count it there too */

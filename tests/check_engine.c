@@ -89,10 +89,12 @@ START_TEST(test_padded_equals_one_by_one)
     recur_synth_t *s = recur_synth_alloc(&cfg, T, B, &so, rng);
     ck_assert_ptr_nonnull(s);
     recur_engine_t *e = recur_engine_alloc(&cfg, T, B);
-    recur_real *g = calloc(P, sizeof *g), *g1 = calloc(P, sizeof *g1), *sum = calloc(P, sizeof *sum);
+    recur_real *g = calloc(P, sizeof *g), *g1 = calloc(P, sizeof *g1),
+               *sum = calloc(P, sizeof *sum);
     double loss;
     size_t terms, total = 0;
-    ck_assert_int_eq(recur_engine_forward(e, params, &s->batch, 0, T, false, NULL, &loss, &terms), 0);
+    ck_assert_int_eq(recur_engine_forward(e, params, &s->batch, 0, T, false, NULL, &loss, &terms),
+                     0);
     ck_assert_int_eq(recur_engine_backward(e, params, g, NULL), 0);
     double acc = 0;
     for (size_t b = 0; b < B; b++) {
@@ -133,7 +135,8 @@ START_TEST(test_masked_steps_get_zero_gradient)
     const size_t T = 20, B = 6, I = cfg.input_size;
     recur_synth_t *s = recur_synth_alloc(&cfg, T, B, &so, rng);
     recur_engine_t *e = recur_engine_alloc(&cfg, T, B);
-    recur_real *g = calloc(recur_param_count(&cfg), sizeof *g), *dx = malloc(T * B * I * sizeof *dx);
+    recur_real *g = calloc(recur_param_count(&cfg), sizeof *g),
+               *dx = malloc(T * B * I * sizeof *dx);
     double loss;
     ck_assert_int_eq(recur_engine_forward(e, params, &s->batch, 0, T, true, rng, &loss, NULL), 0);
     ck_assert_int_eq(recur_engine_backward(e, params, g, dx), 0);
@@ -258,8 +261,8 @@ START_TEST(test_deterministic)
         loss[k] = 0;
         for (size_t t0 = 0; t0 < T; t0 += 10) { /* TBPTT windows of 10 */
             double l;
-            ck_assert_int_eq(recur_engine_forward(e, params, &s->batch, t0, t0 + 10, true, rng,
-                                                  &l, NULL), 0);
+            ck_assert_int_eq(
+                recur_engine_forward(e, params, &s->batch, t0, t0 + 10, true, rng, &l, NULL), 0);
             ck_assert_int_eq(recur_engine_backward(e, params, g[k], NULL), 0);
             loss[k] += l;
         }

@@ -70,12 +70,12 @@ START_TEST(test_all_configurations)
     combo(_i, &cfg, &tbptt);
     recur_gradcheck_result_t r = run(&cfg, tbptt, _i % 2 == 0, 0, 100 + (unsigned long)_i);
     if (r.failed)
-        fprintf(stderr, "combo %d: %s L=%zu D=%zu tbptt=%zu head=%s pool=%s task=%s: %zu/%zu "
-                        "failed, worst %s (abs %.3g, rel %.3g)\n",
-                _i, recur_cell_name(cfg.cell), cfg.num_layers, recur_config_directions(&cfg),
-                tbptt, recur_head_name(cfg.head), recur_pool_name(cfg.pool),
-                recur_task_name(cfg.task), r.failed, r.checked, r.worst, r.max_abs_err,
-                r.max_rel_err);
+        fprintf(stderr,
+                "combo %d: %s L=%zu D=%zu tbptt=%zu head=%s pool=%s task=%s: %zu/%zu "
+                "failed, worst %s (abs %.3g, rel %.3g)\n",
+                _i, recur_cell_name(cfg.cell), cfg.num_layers, recur_config_directions(&cfg), tbptt,
+                recur_head_name(cfg.head), recur_pool_name(cfg.pool), recur_task_name(cfg.task),
+                r.failed, r.checked, r.worst, r.max_abs_err, r.max_rel_err);
     ck_assert_uint_gt(r.checked, 100);
     ck_assert_uint_eq(r.failed, 0);
 }

@@ -27,10 +27,10 @@ typedef RECUR_REAL recur_real;
 /* Error codes returned (negated) by library actions. */
 enum {
     RECUR_OK = 0,
-    RECUR_ENOMEM = -1,   /* allocation failed */
-    RECUR_EINVAL = -2,   /* invalid argument or configuration */
-    RECUR_EIO = -3,      /* read or write failed */
-    RECUR_EFORMAT = -4,  /* file content is not what it should be */
+    RECUR_ENOMEM = -1,     /* allocation failed */
+    RECUR_EINVAL = -2,     /* invalid argument or configuration */
+    RECUR_EIO = -3,        /* read or write failed */
+    RECUR_EFORMAT = -4,    /* file content is not what it should be */
     RECUR_ENONFINITE = -5, /* loss or gradient is not finite */
     RECUR_EDIVERGED = -6   /* training stopped after a run of non-finite steps */
 };

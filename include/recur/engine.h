@@ -56,10 +56,10 @@ int recur_task_parse(const char *s, recur_task_t *out) RECUR_WUR;
  * head.bias (O). in = I for layer 0, D*H above. Gradients and optimizer moments use the same
  * layout. */
 typedef struct {
-    char name[40];   /* PyTorch state_dict key, e.g. "rnn.weight_hh_l1_reverse" */
-    size_t offset;   /* first element in the flat block */
-    size_t rank;     /* 1 or 2 */
-    size_t dims[2];  /* dims[1] is 1 when rank == 1 */
+    char name[40];  /* PyTorch state_dict key, e.g. "rnn.weight_hh_l1_reverse" */
+    size_t offset;  /* first element in the flat block */
+    size_t rank;    /* 1 or 2 */
+    size_t dims[2]; /* dims[1] is 1 when rank == 1 */
     size_t numel;
 } recur_tensor_t;
 

@@ -7,19 +7,19 @@
 #include <recur/engine.h>
 
 typedef struct {
-    double eps;         /* finite-difference step */
-    double rtol, atol;  /* pass when |analytic - numeric| <= atol + rtol * max(|a|, |n|) */
-    size_t tbptt;       /* window K; 0 = full BPTT */
-    bool check_input;   /* also check d loss / d x */
-    size_t max_checks;  /* per tensor; 0 = every element */
-    bool verbose;       /* log each mismatch (up to 10) */
-    double corrupt;     /* testing the checker: added to the analytic d loss / d params[0] */
+    double eps;        /* finite-difference step */
+    double rtol, atol; /* pass when |analytic - numeric| <= atol + rtol * max(|a|, |n|) */
+    size_t tbptt;      /* window K; 0 = full BPTT */
+    bool check_input;  /* also check d loss / d x */
+    size_t max_checks; /* per tensor; 0 = every element */
+    bool verbose;      /* log each mismatch (up to 10) */
+    double corrupt;    /* testing the checker: added to the analytic d loss / d params[0] */
 } recur_gradcheck_opts_t;
 
 typedef struct {
     size_t checked, failed;
     double max_abs_err, max_rel_err;
-    char worst[64];     /* name[index] of the worst element */
+    char worst[64]; /* name[index] of the worst element */
 } recur_gradcheck_result_t;
 
 /* Defaults for this build: eps 1e-6, rtol 1e-6, atol 1e-8 in double; eps 1e-2, rtol 5e-2,

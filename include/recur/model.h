@@ -35,20 +35,19 @@ const char *recur_model_command_line(const recur_model_t *m);
 int recur_model_set_strings(recur_model_t *m, const char *key, const char *const *v,
                             size_t n) RECUR_WUR;
 const char *const *recur_model_strings(const recur_model_t *m, const char *key, size_t *n);
-int recur_model_set_numbers(recur_model_t *m, const char *key, const double *v,
-                            size_t n) RECUR_WUR;
+int recur_model_set_numbers(recur_model_t *m, const char *key, const double *v, size_t n) RECUR_WUR;
 const double *recur_model_numbers(const recur_model_t *m, const char *key, size_t *n);
 
 /* Training state for an exact resume. Arrays are copied in and owned by the model. */
 typedef struct {
-    char optimizer[16];       /* "sgd" | "adam" | "adamw" */
-    uint64_t step, skipped;   /* optimizer updates made / skipped */
-    uint64_t epoch, cursor;   /* data position: epoch and batch index within it */
-    const recur_real *m, *v;  /* optimizer moments, param_count elements each (v may be NULL) */
-    char rng_name[32];        /* gsl_rng_name() */
-    const void *rng_state;    /* gsl_rng_state() bytes */
+    char optimizer[16];      /* "sgd" | "adam" | "adamw" */
+    uint64_t step, skipped;  /* optimizer updates made / skipped */
+    uint64_t epoch, cursor;  /* data position: epoch and batch index within it */
+    const recur_real *m, *v; /* optimizer moments, param_count elements each (v may be NULL) */
+    char rng_name[32];       /* gsl_rng_name() */
+    const void *rng_state;   /* gsl_rng_state() bytes */
     size_t rng_size;
-    const recur_real *carry;  /* TBPTT carried state (may be NULL) */
+    const recur_real *carry; /* TBPTT carried state (may be NULL) */
     size_t carry_size;
 } recur_train_state_t;
 

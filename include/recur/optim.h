@@ -11,10 +11,10 @@ typedef enum { RECUR_OPT_SGD, RECUR_OPT_ADAM, RECUR_OPT_ADAMW } recur_optim_kind
 typedef struct {
     recur_optim_kind_t kind;
     double lr;
-    double momentum;     /* SGD: torch.optim.SGD(momentum=), dampening 0, no Nesterov */
-    double weight_decay; /* SGD, Adam: added to the gradient (L2); AdamW: decoupled */
+    double momentum;          /* SGD: torch.optim.SGD(momentum=), dampening 0, no Nesterov */
+    double weight_decay;      /* SGD, Adam: added to the gradient (L2); AdamW: decoupled */
     double beta1, beta2, eps; /* Adam/AdamW (PyTorch defaults 0.9, 0.999, 1e-8) */
-    double clip;         /* global L2 norm threshold; 0 = off */
+    double clip;              /* global L2 norm threshold; 0 = off */
 } recur_optim_config_t;
 
 /* Fills PyTorch's defaults for kind (lr 1e-3 for Adam/AdamW, 0.01 for SGD; AdamW weight

@@ -9,21 +9,21 @@
 #include <recur/optim.h>
 
 typedef struct {
-    size_t tbptt;          /* window K; 0 = full BPTT */
-    size_t max_bad_steps;  /* consecutive non-finite steps that end training (0 = 10) */
-    uint64_t nan_at_step;  /* testing: make the gradient of this update (1-based) NaN; 0 = off */
+    size_t tbptt;         /* window K; 0 = full BPTT */
+    size_t max_bad_steps; /* consecutive non-finite steps that end training (0 = 10) */
+    uint64_t nan_at_step; /* testing: make the gradient of this update (1-based) NaN; 0 = off */
 } recur_train_opts_t;
 
 /* What one call did. */
 typedef struct {
-    double loss;           /* mean over the loss terms of the batch (each window's mean,
-                              weighted by its number of terms) */
-    size_t terms;          /* loss terms */
-    size_t updates;        /* optimizer updates made */
-    size_t skipped;        /* updates skipped as non-finite */
-    double grad_norm_max;  /* largest gradient norm before clipping */
-    double grad_norm_sum;  /* sum of the norms (for the mean over updates) */
-    size_t clipped;        /* updates whose gradient was clipped */
+    double loss;          /* mean over the loss terms of the batch (each window's mean,
+                             weighted by its number of terms) */
+    size_t terms;         /* loss terms */
+    size_t updates;       /* optimizer updates made */
+    size_t skipped;       /* updates skipped as non-finite */
+    double grad_norm_max; /* largest gradient norm before clipping */
+    double grad_norm_sum; /* sum of the norms (for the mean over updates) */
+    size_t clipped;       /* updates whose gradient was clipped */
 } recur_train_stats_t;
 
 typedef struct recur_trainer recur_trainer_t;
