@@ -33,8 +33,11 @@ static void usage(FILE *fp)
             "Compares the gradient computed by backpropagation through time with central finite\n"
             "differences, for every parameter and the input, on a random batch of mixed-length\n"
             "sequences (inputs U(-1, 1), right padding, the first sequence full length).\n"
-            "Prints one TSV row (checked, failed, max_abs_err, max_rel_err, worst) and exits 0\n"
-            "when every gradient agrees, 1 when any differs.\n"
+            "Prints one TSV row (checked, failed, kinks, max_abs_err, max_rel_err, worst) and\n"
+            "exits 0 when every gradient agrees, 1 when any differs. An element counts as a\n"
+            "kink, not a failure, when the loss is not smooth within eps of it (max pooling\n"
+            "switching steps): its one-sided differences disagree and the analytic value lies\n"
+            "between them. max_rel_err is over gradients larger than the absolute tolerance.\n"
             "\n"
             "Architecture (defaults: lstm, H 8, L 1, I 3, O 3, seq head, last, classify):\n"
             "%s"
@@ -183,9 +186,9 @@ int main_gradcheck(int argc, char *argv[])
     char cmdline[1024];
     printf("# recur %s: recur %s\n", RECUR_VERSION,
            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
-    printf("checked\tfailed\tmax_abs_err\tmax_rel_err\tworst\n");
-    printf("%zu\t%zu\t%.3g\t%.3g\t%s\n", r.checked, r.failed, r.max_abs_err, r.max_rel_err,
-           r.worst[0] ? r.worst : "-");
+    printf("checked\tfailed\tkinks\tmax_abs_err\tmax_rel_err\tworst\n");
+    printf("%zu\t%zu\t%zu\t%.3g\t%.3g\t%s\n", r.checked, r.failed, r.kinks, r.max_abs_err,
+           r.max_rel_err, r.worst[0] ? r.worst : "-");
     if (r.failed > 0) {
         recur_error("%zu of %zu gradients differ from finite differences (worst %s)", r.failed,
                     r.checked, r.worst);
