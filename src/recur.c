@@ -13,6 +13,7 @@
 #include <recur/cli.h>
 #include <recur/common.h>
 
+int main_train(int argc, char *argv[]);
 int main_gradcheck(int argc, char *argv[]);
 int main_bench(int argc, char *argv[]);
 
@@ -22,8 +23,9 @@ typedef struct {
     const char *summary;
 } command_t;
 
-/* Only the commands that exist; train, eval, predict, encode, diagnose and simulate come later. */
+/* Only the commands that exist; eval, predict, encode, diagnose and simulate come later. */
 static const command_t commands[] = {
+    {"train", main_train, "fit a model; writes the model file"},
     {"gradcheck", main_gradcheck, "analytic against finite-difference gradients"},
     {"bench", main_bench, "training-step throughput of a configuration"},
 };
