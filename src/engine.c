@@ -533,14 +533,17 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
 
 /* ---- head and loss ---------------------------------------------------------------------- */
 
+/* log(sum_k exp(z_k)), n >= 1, shifted by the largest z so that nothing overflows */
 static double log_sum_exp(const recur_real *z, size_t n)
 {
-    double mx = z[0];
+    size_t im = 0;
     for (size_t k = 1; k < n; k++)
-        mx = z[k] > mx ? z[k] : mx;
-    double s = 0;
+        im = z[k] > z[im] ? k : im;
+    const double mx = z[im];
+    double s = 1; /* the largest term, exp(0) */
     for (size_t k = 0; k < n; k++)
-        s += exp((double)z[k] - mx);
+        if (k != im)
+            s += exp((double)z[k] - mx);
     return mx + log(s);
 }
 
