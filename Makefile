@@ -38,7 +38,7 @@ TEST_COMMON := tests/testutil.c
 DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
             check python3-torch python3-h5py python3-numpy
 
-.PHONY: all test deps sanitize lint bench clean install help demo check-build
+.PHONY: all test deps deps-fuzz sanitize fuzz lint bench clean install help demo check-build
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -102,6 +102,37 @@ lint:
 	clang-format --dry-run --Werror src/*.c include/recur/*.h tests/*.c tests/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr -Iinclude --suppress=missingIncludeSystem src include
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang against the library sources, each
+# run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<name>/).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+deps-fuzz: deps
+	@for p in clang libclang-rt-14-dev; do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	        missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDR)
+	@mkdir -p build/fuzz
+	clang -std=c11 $(CPPFLAGS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: deps-fuzz
+	$(MAKE) $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	    n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	    echo "== $$n for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 build/fuzz/corpus-$$n \
+	        tests/fuzz/corpus/$$n || exit 1; \
+	done
 
 bench: all
 	$(PYTHON) bench/compare.py
