@@ -1,0 +1,418 @@
+/* diagnose.c - gradient flow through time: per-step gradient norms from the engine, and, from
+ * a double-precision forward pass of its own (one sequence at a time), the step Jacobians of
+ * each layer and direction, norms of their products against the lag, the Lyapunov spectrum by
+ * QR re-orthonormalisation, and the bias of truncated BPTT. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+
+#include <recur/diagnose.h>
+
+size_t recur_diag_state_size(const recur_config_t *cfg)
+{
+    return cfg->cell == RECUR_CELL_LSTM ? 2 * cfg->hidden_size : cfg->hidden_size;
+}
+
+int recur_diag_grad_norms(const recur_config_t *cfg, const recur_real *params,
+                          const recur_batch_t *b, double *out)
+{
+    const size_t T = b->T, B = b->B, H = cfg->hidden_size, D = recur_config_directions(cfg);
+    recur_engine_t *e = recur_engine_alloc(cfg, T, B);
+    recur_real *g = calloc(recur_param_count(cfg), sizeof *g);
+    int rc = RECUR_ENOMEM;
+    double loss;
+    if (!e || !g)
+        goto free_all;
+    if ((rc = recur_engine_forward(e, params, b, 0, T, false, NULL, &loss, NULL)) ||
+        (rc = recur_engine_backward(e, params, g, NULL)))
+        goto free_all;
+    for (size_t l = 0; l < cfg->num_layers; l++)
+        for (size_t d = 0; d < D; d++) {
+            const recur_real *dh = recur_engine_state_grad(e, l, d); /* (T, B, H) */
+            for (size_t t = 0; t < T; t++) {
+                double s = 0;
+                for (size_t i = 0; i < B * H; i++)
+                    s += (double)dh[t * B * H + i] * dh[t * B * H + i];
+                out[(l * D + d) * T + t] = sqrt(s);
+            }
+        }
+free_all:
+    free(g);
+    recur_engine_free(e);
+    return rc;
+}
+
+/* ---- double-precision steps and sequences ------------------------------------------------ */
+
+static double sigmoid(double x)
+{
+    return 1 / (1 + exp(-x));
+}
+
+/* Views of layer l, direction d. */
+typedef struct {
+    const recur_real *w_ih, *w_hh, *b_ih, *b_hh; /* (G*H, in), (G*H, H), (G*H), (G*H) */
+    size_t in;
+} lview_t;
+
+static lview_t lview(const recur_config_t *cfg, const recur_real *params, size_t l, size_t d)
+{
+    const size_t n_tab = recur_tensor_count(cfg), D = recur_config_directions(cfg);
+    recur_tensor_t tab[4]; /* weight_ih, weight_hh, bias_ih, bias_hh */
+    recur_tensor_t *all = calloc(n_tab, sizeof *all);
+    lview_t v = {0};
+    if (!all)
+        return v;
+    recur_tensor_table(cfg, all);
+    memcpy(tab, all + 4 * (l * D + d), sizeof tab);
+    free(all);
+    v.w_ih = params + tab[0].offset;
+    v.w_hh = params + tab[1].offset;
+    v.b_ih = params + tab[2].offset;
+    v.b_hh = params + tab[3].offset;
+    v.in = tab[0].dims[1];
+    return v;
+}
+
+/* One step in double precision. s is the state: h (H), or (h, c) (2H) for the LSTM.
+ * pre: scratch of 4H. J (n, n), when not NULL, gets d s_next / d s. */
+static void cell_step(const recur_config_t *cfg, const lview_t *w, const double *x, const double *s,
+                      double *sn, double *J, double *pre)
+{
+    const size_t H = cfg->hidden_size, G = recur_config_gates(cfg), n = recur_diag_state_size(cfg);
+    const double *h = s, *c = s + H;
+    double *a = pre;          /* (G*H) W_ih x + b_ih + W_hh h + b_hh; GRU n gate: input part only */
+    double *hn = pre + 3 * H; /* GRU: (H) W_hn h + b_hn */
+    for (size_t r = 0; r < G * H; r++) {
+        double v = w->b_ih[r], u = w->b_hh[r];
+        for (size_t i = 0; i < w->in; i++)
+            v += (double)w->w_ih[r * w->in + i] * x[i];
+        for (size_t j = 0; j < H; j++)
+            u += (double)w->w_hh[r * H + j] * h[j];
+        if (cfg->cell == RECUR_CELL_GRU && r >= 2 * H) {
+            a[r] = v;
+            hn[r - 2 * H] = u;
+        } else {
+            a[r] = v + u;
+        }
+    }
+    if (J)
+        memset(J, 0, n * n * sizeof *J);
+#define W(gate, i, j) ((double)w->w_hh[((gate)*H + (i)) * H + (j)])
+    for (size_t i = 0; i < H; i++) {
+        switch (cfg->cell) {
+        case RECUR_CELL_RNN: { /* J = diag(1 - h'^2) W_hh */
+            const double hh = tanh(a[i]);
+            sn[i] = hh;
+            for (size_t j = 0; J && j < H; j++)
+                J[i * n + j] = (1 - hh * hh) * W(0, i, j);
+            break;
+        }
+        case RECUR_CELL_LSTM: {
+            /* c' = f c + i g, h' = o tanh(c'); over the joint state (h, c):
+             * dc'/dh = c df/dh + g di/dh + i dg/dh, dc'/dc = diag(f),
+             * dh'/dh = tanh(c') do/dh + o (1 - tanh^2 c') dc'/dh, dh'/dc = o (1 - tanh^2 c') f */
+            const double ig = sigmoid(a[i]), fg = sigmoid(a[H + i]), gg = tanh(a[2 * H + i]);
+            const double og = sigmoid(a[3 * H + i]);
+            const double cn = fg * c[i] + ig * gg, tc = tanh(cn), dtc = og * (1 - tc * tc);
+            sn[i] = og * tc;
+            sn[H + i] = cn;
+            if (!J)
+                break;
+            for (size_t j = 0; j < H; j++) {
+                const double di = ig * (1 - ig) * W(0, i, j), df = fg * (1 - fg) * W(1, i, j);
+                const double dg = (1 - gg * gg) * W(2, i, j), dO = og * (1 - og) * W(3, i, j);
+                const double dcdh = c[i] * df + gg * di + ig * dg;
+                J[i * n + j] = tc * dO + dtc * dcdh;
+                J[(H + i) * n + j] = dcdh;
+            }
+            J[i * n + H + i] = dtc * fg;
+            J[(H + i) * n + H + i] = fg;
+            break;
+        }
+        case RECUR_CELL_GRU: {
+            /* h' = (1 - z) n + z h; dh'/dh = diag(z) + diag(h - n) dz/dh + diag(1 - z) dn/dh,
+             * dn/dh = diag(1 - n^2) (diag(r) W_hn + diag(W_hn h + b_hn) dr/dh) */
+            const double r = sigmoid(a[i]), z = sigmoid(a[H + i]);
+            const double nn = tanh(a[2 * H + i] + r * hn[i]);
+            sn[i] = (1 - z) * nn + z * h[i];
+            for (size_t j = 0; J && j < H; j++) {
+                const double dr = r * (1 - r) * W(0, i, j), dz = z * (1 - z) * W(1, i, j);
+                const double dn = (1 - nn * nn) * (r * W(2, i, j) + hn[i] * dr);
+                J[i * n + j] = (h[i] - nn) * dz + (1 - z) * dn + (i == j ? z : 0);
+            }
+            break;
+        }
+        }
+    }
+#undef W
+}
+
+int recur_diag_cell_step(const recur_config_t *cfg, const recur_real *params, size_t layer,
+                         size_t dir, const double *x, const double *s, double *s_next, double *J)
+{
+    if (layer >= cfg->num_layers || dir >= recur_config_directions(cfg))
+        return RECUR_EINVAL;
+    const lview_t w = lview(cfg, params, layer, dir);
+    double *pre = malloc(4 * cfg->hidden_size * sizeof *pre);
+    if (!w.w_ih || !pre) {
+        free(pre);
+        return RECUR_ENOMEM;
+    }
+    cell_step(cfg, &w, x, s, s_next, J, pre);
+    free(pre);
+    return 0;
+}
+
+int recur_diag_jacobians(const recur_config_t *cfg, const recur_real *params,
+                         const recur_batch_t *b, size_t seq, size_t layer, size_t dir, double *jac,
+                         double *h)
+{
+    const size_t T = b->T, H = cfg->hidden_size, D = recur_config_directions(cfg);
+    const size_t n = recur_diag_state_size(cfg), I = cfg->input_size, DH = D * H;
+    if (seq >= b->B || layer >= cfg->num_layers || dir >= D)
+        return RECUR_EINVAL;
+    const size_t W = I > DH ? I : DH;
+    double *x = calloc(T * W, sizeof *x), *y = calloc(T * DH, sizeof *y);
+    double *st = calloc(2 * n + 4 * H, sizeof *st); /* state, next state, scratch */
+    if (!x || !y || !st) {
+        free(x);
+        free(y);
+        free(st);
+        recur_error("diagnose: out of memory");
+        return RECUR_ENOMEM;
+    }
+    for (size_t t = 0; t < T; t++)
+        for (size_t i = 0; i < I; i++)
+            x[t * I + i] = b->x[(t * b->B + seq) * I + i];
+    for (size_t l = 0; l <= layer; l++) {
+        const size_t in = l == 0 ? I : DH;
+        if (l > 0)
+            memcpy(x, y, T * DH * sizeof *x);
+        for (size_t d = 0; d < D; d++) {
+            const lview_t w = lview(cfg, params, l, d);
+            const bool want = l == layer && d == dir;
+            double *sp = st, *sn = st + n, *pre = st + 2 * n;
+            memset(sp, 0, n * sizeof *sp);
+            for (size_t k = 0; k < T; k++) {
+                const size_t t = d ? T - 1 - k : k;
+                double *J = want ? jac + k * n * n : NULL;
+                if (!b->mask[t * b->B + seq]) { /* state carried: identity Jacobian */
+                    for (size_t j = 0; j < H; j++)
+                        y[t * DH + d * H + j] = 0;
+                    if (J) {
+                        memset(J, 0, n * n * sizeof *J);
+                        for (size_t i = 0; i < n; i++)
+                            J[i * n + i] = 1;
+                    }
+                } else {
+                    cell_step(cfg, &w, x + t * in, sp, sn, J, pre);
+                    memcpy(sp, sn, n * sizeof *sp);
+                    for (size_t j = 0; j < H; j++)
+                        y[t * DH + d * H + j] = sp[j];
+                }
+                if (want && h)
+                    memcpy(h + t * H, sp, H * sizeof *h);
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(st);
+    return 0;
+}
+
+/* Largest singular value of the (n, n) matrix a (destroyed). */
+static double spectral_norm(gsl_matrix *a, gsl_matrix *v, gsl_vector *sv, gsl_vector *work)
+{
+    if (gsl_linalg_SV_decomp(a, v, sv, work) != 0)
+        return NAN;
+    return gsl_vector_get(sv, 0);
+}
+
+int recur_diag_jacobian_norms(const recur_config_t *cfg, const recur_real *params,
+                              const recur_batch_t *b, size_t layer, size_t dir, size_t max_lag,
+                              size_t max_seqs, double *out)
+{
+    const size_t n = recur_diag_state_size(cfg), T = b->T;
+    const size_t S = max_seqs && max_seqs < b->B ? max_seqs : b->B;
+    int rc = RECUR_ENOMEM;
+    double *jac = malloc(T * n * n * sizeof *jac), *sum = calloc(max_lag, sizeof *sum);
+    size_t *cnt = calloc(max_lag, sizeof *cnt);
+    gsl_matrix *P = gsl_matrix_alloc(n, n), *tmp = gsl_matrix_alloc(n, n);
+    gsl_matrix *A = gsl_matrix_alloc(n, n), *V = gsl_matrix_alloc(n, n);
+    gsl_vector *sv = gsl_vector_alloc(n), *work = gsl_vector_alloc(n);
+    if (!jac || !sum || !cnt || !P || !tmp || !A || !V || !sv || !work)
+        goto free_all;
+    for (size_t seq = 0; seq < S; seq++) {
+        if ((rc = recur_diag_jacobians(cfg, params, b, seq, layer, dir, jac, NULL)))
+            goto free_all;
+        /* last processed valid step */
+        size_t last = SIZE_MAX;
+        for (size_t k = 0; k < T; k++) {
+            const size_t t = dir ? T - 1 - k : k;
+            if (b->mask[t * b->B + seq])
+                last = k;
+        }
+        if (last == SIZE_MAX)
+            continue;
+        gsl_matrix_set_identity(P);
+        for (size_t lag = 1; lag <= max_lag && lag <= last + 1; lag++) {
+            /* P <- P J_{last - lag + 1} */
+            gsl_matrix_view J = gsl_matrix_view_array(jac + (last - lag + 1) * n * n, n, n);
+            gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, P, &J.matrix, 0.0, tmp);
+            gsl_matrix_memcpy(P, tmp);
+            gsl_matrix_memcpy(A, P);
+            const double nrm = spectral_norm(A, V, sv, work);
+            if (nrm > 0 && isfinite(nrm)) {
+                sum[lag - 1] += log(nrm);
+                cnt[lag - 1]++;
+            }
+        }
+    }
+    for (size_t k = 0; k < max_lag; k++)
+        out[k] = cnt[k] ? exp(sum[k] / (double)cnt[k]) : NAN;
+    rc = 0;
+free_all:
+    gsl_vector_free(work);
+    gsl_vector_free(sv);
+    gsl_matrix_free(V);
+    gsl_matrix_free(A);
+    gsl_matrix_free(tmp);
+    gsl_matrix_free(P);
+    free(cnt);
+    free(sum);
+    free(jac);
+    if (rc == RECUR_ENOMEM)
+        recur_error("diagnose: out of memory");
+    return rc;
+}
+
+int recur_diag_lyapunov(const recur_config_t *cfg, const recur_real *params, const recur_batch_t *b,
+                        size_t layer, size_t dir, size_t k, size_t max_seqs, double *out)
+{
+    const size_t n = recur_diag_state_size(cfg), T = b->T;
+    const size_t S = max_seqs && max_seqs < b->B ? max_seqs : b->B;
+    if (k == 0 || k > n) {
+        recur_error("diagnose: the number of Lyapunov exponents must be in 1..%zu", n);
+        return RECUR_EINVAL;
+    }
+    int rc = RECUR_ENOMEM;
+    size_t used = 0;
+    double *jac = malloc(T * n * n * sizeof *jac), *acc = calloc(2 * k, sizeof *acc);
+    gsl_matrix *Q = gsl_matrix_alloc(n, k), *Z = gsl_matrix_alloc(n, k);
+    gsl_matrix *Qf = gsl_matrix_alloc(n, n), *R = gsl_matrix_alloc(n, k);
+    gsl_vector *tau = gsl_vector_alloc(k);
+    if (!jac || !acc || !Q || !Z || !Qf || !R || !tau)
+        goto free_all;
+    for (size_t seq = 0; seq < S; seq++) {
+        if ((rc = recur_diag_jacobians(cfg, params, b, seq, layer, dir, jac, NULL)))
+            goto free_all;
+        double *sum = acc + k; /* (k) this sequence's sums */
+        memset(sum, 0, k * sizeof *sum);
+        size_t steps = 0;
+        gsl_matrix_set_zero(Q);
+        for (size_t i = 0; i < k; i++)
+            gsl_matrix_set(Q, i, i, 1);
+        for (size_t s = 0; s < T; s++) {
+            const size_t t = dir ? T - 1 - s : s;
+            if (!b->mask[t * b->B + seq])
+                continue; /* identity: nothing to learn about the dynamics */
+            gsl_matrix_view J = gsl_matrix_view_array(jac + s * n * n, n, n);
+            gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &J.matrix, Q, 0.0, Z);
+            rc = RECUR_EINVAL;
+            if (gsl_linalg_QR_decomp(Z, tau) != 0 || gsl_linalg_QR_unpack(Z, tau, Qf, R) != 0)
+                goto free_all;
+            for (size_t i = 0; i < k; i++) {
+                const double rii = gsl_matrix_get(R, i, i);
+                sum[i] += log(fabs(rii));
+                for (size_t r = 0; r < n; r++)
+                    gsl_matrix_set(Q, r, i, gsl_matrix_get(Qf, r, i));
+            }
+            steps++;
+        }
+        if (steps == 0)
+            continue;
+        for (size_t i = 0; i < k; i++)
+            acc[i] += sum[i] / (double)steps;
+        used++;
+    }
+    /* the exponents of the re-orthonormalised columns come out ordered only on average;
+     * report them sorted, largest first */
+    for (size_t i = 0; i < k; i++)
+        out[i] = used ? acc[i] / (double)used : NAN;
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && out[j] > out[j - 1]; j--) {
+            const double tmp = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = tmp;
+        }
+    rc = 0;
+free_all:
+    gsl_vector_free(tau);
+    gsl_matrix_free(R);
+    gsl_matrix_free(Qf);
+    gsl_matrix_free(Z);
+    gsl_matrix_free(Q);
+    free(acc);
+    free(jac);
+    if (rc == RECUR_ENOMEM)
+        recur_error("diagnose: out of memory");
+    return rc;
+}
+
+int recur_diag_tbptt_bias(const recur_config_t *cfg, const recur_real *params,
+                          const recur_batch_t *b, size_t K, double *cosine, double *relerr)
+{
+    const size_t T = b->T, P = recur_param_count(cfg);
+    if (K == 0)
+        K = T;
+    int rc = RECUR_ENOMEM;
+    recur_engine_t *full = recur_engine_alloc(cfg, T, b->B);
+    recur_engine_t *win = recur_engine_alloc(cfg, K < T ? K : T, b->B);
+    recur_real *g = calloc(P, sizeof *g), *gw = calloc(P, sizeof *gw);
+    double *gk = calloc(P, sizeof *gk);
+    if (!full || !win || !g || !gw || !gk)
+        goto free_all;
+    double loss;
+    size_t total;
+    if ((rc = recur_engine_forward(full, params, b, 0, T, false, NULL, &loss, &total)) ||
+        (rc = recur_engine_backward(full, params, g, NULL)))
+        goto free_all;
+    for (size_t t0 = 0; t0 < T; t0 += K) {
+        const size_t t1 = t0 + K < T ? t0 + K : T;
+        size_t nt;
+        if ((rc = recur_engine_forward(win, params, b, t0, t1, false, NULL, &loss, &nt)))
+            goto free_all;
+        if (nt == 0)
+            continue;
+        memset(gw, 0, P * sizeof *gw);
+        if ((rc = recur_engine_backward(win, params, gw, NULL)))
+            goto free_all;
+        const double wgt = total ? (double)nt / (double)total : 0;
+        for (size_t i = 0; i < P; i++)
+            gk[i] += wgt * gw[i];
+    }
+    double dot = 0, n1 = 0, n2 = 0, de = 0;
+    for (size_t i = 0; i < P; i++) {
+        dot += g[i] * gk[i];
+        n1 += (double)g[i] * g[i];
+        n2 += gk[i] * gk[i];
+        de += (gk[i] - g[i]) * (gk[i] - g[i]);
+    }
+    *cosine = n1 > 0 && n2 > 0 ? dot / sqrt(n1 * n2) : NAN;
+    *relerr = n1 > 0 ? sqrt(de / n1) : NAN;
+    rc = 0;
+free_all:
+    free(gk);
+    free(gw);
+    free(g);
+    recur_engine_free(win);
+    recur_engine_free(full);
+    return rc;
+}
