@@ -1,0 +1,231 @@
+/* cmd_diagnose.c - `recur diagnose`: gradient flow through time for a trained model on data:
+ * per-step gradient norms, Jacobian-product norms against the lag, the Lyapunov spectrum and
+ * the bias of truncated BPTT, as one long-format TSV. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <recur/cli.h>
+#include <recur/dataset.h>
+#include <recur/diagnose.h>
+#include <recur/model.h>
+
+enum { OPT_DATA = RECUR_CLI_FIRST_FREE, OPT_MAX_LAG, OPT_LYAP, OPT_MAX_SEQS, OPT_TBPTT, OPT_BATCH };
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: recur diagnose -m MODEL --data FILE [options]\n"
+            "\n"
+            "Measures how the gradient flows through time in MODEL on the first records of an\n"
+            "encoded dataset (--data, as `recur train` reads), and prints long-format TSV:\n"
+            "kind<TAB>layer<TAB>direction<TAB>index<TAB>value, after `#` provenance lines.\n"
+            "  grad_norm      index t: ||d loss / d h_t|| over the batch (full BPTT)\n"
+            "  jacobian_norm  index lag: spectral norm of d s_t / d s_(t-lag) from each\n"
+            "                 sequence's last valid step, geometric mean over sequences\n"
+            "  lyapunov       index rank (1 = largest): Lyapunov exponent per step (natural\n"
+            "                 log) of the state dynamics along the data, by QR\n"
+            "  tbptt_cosine, tbptt_relerr  index K: truncated-BPTT gradient with windows of K\n"
+            "                 against the full gradient (cosine similarity, relative error)\n"
+            "The state s is h, or (h, c) for the LSTM; Jacobians are in double precision.\n"
+            "\n"
+            "Options:\n"
+            "  -m, --model FILE        model file (required)\n"
+            "  --data FILE             encoded dataset (required)\n"
+            "  --batch-size N          records used, the first N (default 32)\n"
+            "  --max-lag N             largest lag of jacobian_norm (default 50)\n"
+            "  --lyapunov-k K          exponents computed (default 10, at most the state size)\n"
+            "  --max-seqs N            sequences used for Jacobians and exponents (default 8)\n"
+            "  --tbptt LIST            window lengths K for the truncation bias, comma-separated\n"
+            "                          (default 1,2,5,10,20,50)\n"
+            "  -o FILE                 write the TSV to FILE (default standard output)\n"
+            "  -h, --help              this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n");
+}
+
+/* Parses "1,2,5" into ks (at most n values); returns how many, or 0 on a bad list. */
+static size_t parse_list(const char *arg, size_t *ks, size_t n)
+{
+    size_t k = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (k == n || recur_cli_size("--tbptt", tok, 1, (size_t)1 << 24, &ks[k]) != 0)
+            return 0;
+        k++;
+    }
+    return k;
+}
+
+int main_diagnose(int argc, char *argv[])
+{
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"data", required_argument, NULL, OPT_DATA},
+                                             {"batch-size", required_argument, NULL, OPT_BATCH},
+                                             {"max-lag", required_argument, NULL, OPT_MAX_LAG},
+                                             {"lyapunov-k", required_argument, NULL, OPT_LYAP},
+                                             {"max-seqs", required_argument, NULL, OPT_MAX_SEQS},
+                                             {"tbptt", required_argument, NULL, OPT_TBPTT},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *data_path = NULL, *out_path = NULL;
+    size_t batch = 32, max_lag = 50, lyap_k = 10, max_seqs = 8;
+    size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:o:h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm':
+            model_path = optarg;
+            break;
+        case OPT_DATA:
+            data_path = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case OPT_BATCH:
+            bad = recur_cli_size("--batch-size", optarg, 1, 1 << 20, &batch);
+            break;
+        case OPT_MAX_LAG:
+            bad = recur_cli_size("--max-lag", optarg, 1, 1 << 20, &max_lag);
+            break;
+        case OPT_LYAP:
+            bad = recur_cli_size("--lyapunov-k", optarg, 1, 1 << 20, &lyap_k);
+            break;
+        case OPT_MAX_SEQS:
+            bad = recur_cli_size("--max-seqs", optarg, 1, 1 << 20, &max_seqs);
+            break;
+        case OPT_TBPTT:
+            nk = parse_list(optarg, ks, sizeof ks / sizeof ks[0]);
+            if (nk == 0) {
+                recur_error("--tbptt: expected a comma-separated list of window lengths, got "
+                            "'%s'",
+                            optarg);
+                bad = 1;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return RECUR_EXIT_OK;
+        default:
+            recur_cli_bad_option(c, argv);
+            return RECUR_EXIT_USAGE;
+        }
+        if (bad)
+            return RECUR_EXIT_USAGE;
+    }
+    if (optind < argc) {
+        recur_error("unexpected argument '%s' (see 'recur diagnose --help')", argv[optind]);
+        return RECUR_EXIT_USAGE;
+    }
+    if (!model_path || !data_path) {
+        recur_error("-m MODEL and --data FILE are required (see 'recur diagnose --help')");
+        return RECUR_EXIT_USAGE;
+    }
+
+    int rc = RECUR_EXIT_ERROR;
+    recur_model_t *m = recur_model_load(model_path);
+    recur_dataset_t *ds = NULL;
+    recur_dataset_batch_t *bb = NULL;
+    size_t *idx = NULL;
+    double *buf = NULL;
+    FILE *out = stdout;
+    char tmp_path[4096];
+    if (!m || !(ds = recur_dataset_load(data_path)))
+        goto done;
+    const recur_config_t *cfg = recur_model_config(m);
+    const recur_real *params = recur_model_params(m);
+    if (ds->F != cfg->input_size || ds->task != cfg->task || ds->head != cfg->head ||
+        ds->O != cfg->num_outputs) {
+        recur_error("%s: the data (%zu features, %s, %s head, %zu outputs) do not fit the model "
+                    "(%zu inputs, %s, %s head, %zu outputs)",
+                    data_path, ds->F, recur_task_name(ds->task), recur_head_name(ds->head), ds->O,
+                    cfg->input_size, recur_task_name(cfg->task), recur_head_name(cfg->head),
+                    cfg->num_outputs);
+        goto done;
+    }
+    const size_t B = batch < ds->N ? batch : ds->N, L = cfg->num_layers;
+    const size_t D = recur_config_directions(cfg), n = recur_diag_state_size(cfg);
+    if (lyap_k > n)
+        lyap_k = n;
+    idx = malloc(B * sizeof *idx);
+    bb = recur_dataset_batch_alloc(ds, 0, B);
+    if (!idx || !bb)
+        goto done;
+    for (size_t i = 0; i < B; i++)
+        idx[i] = i;
+    recur_batch_t b;
+    if (recur_dataset_batch(ds, idx, B, bb, &b) != 0)
+        goto done;
+    const size_t T = b.T;
+    buf = malloc((L * D * T + max_lag + lyap_k) * sizeof *buf);
+    if (!buf)
+        goto done;
+    /* a file output is written under a temporary name and renamed when complete */
+    if (out_path) {
+        snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", out_path, (long)getpid());
+        if (!(out = fopen(tmp_path, "w"))) {
+            recur_error("%s: cannot write: %s", out_path, strerror(errno));
+            out = stdout;
+            goto done;
+        }
+    }
+    char cmdline[2048];
+    fprintf(out, "# recur %s: recur %s\n", RECUR_VERSION,
+            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
+    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
+    if (recur_diag_grad_norms(cfg, params, &b, buf) != 0)
+        goto done;
+    for (size_t l = 0; l < L; l++)
+        for (size_t d = 0; d < D; d++)
+            for (size_t t = 0; t < T; t++)
+                fprintf(out, "grad_norm\t%zu\t%s\t%zu\t%.9g\n", l, d ? "reverse" : "forward", t,
+                        buf[(l * D + d) * T + t]);
+    double *jn = buf + L * D * T, *ly = jn + max_lag;
+    for (size_t l = 0; l < L; l++)
+        for (size_t d = 0; d < D; d++) {
+            const char *dn = d ? "reverse" : "forward";
+            if (recur_diag_jacobian_norms(cfg, params, &b, l, d, max_lag, max_seqs, jn) != 0 ||
+                recur_diag_lyapunov(cfg, params, &b, l, d, lyap_k, max_seqs, ly) != 0)
+                goto done;
+            for (size_t k = 0; k < max_lag && k + 1 < T; k++)
+                fprintf(out, "jacobian_norm\t%zu\t%s\t%zu\t%.9g\n", l, dn, k + 1, jn[k]);
+            for (size_t k = 0; k < lyap_k; k++)
+                fprintf(out, "lyapunov\t%zu\t%s\t%zu\t%.9g\n", l, dn, k + 1, ly[k]);
+        }
+    for (size_t k = 0; k < nk; k++) {
+        double cosv, rel;
+        if (recur_diag_tbptt_bias(cfg, params, &b, ks[k], &cosv, &rel) != 0)
+            goto done;
+        fprintf(out, "tbptt_cosine\tall\tall\t%zu\t%.9g\n", ks[k], cosv);
+        fprintf(out, "tbptt_relerr\tall\tall\t%zu\t%.9g\n", ks[k], rel);
+    }
+    rc = RECUR_EXIT_OK;
+done:
+    if (out != stdout) {
+        if (fclose(out) != 0 && rc == RECUR_EXIT_OK) {
+            recur_error("%s: write failed: %s", out_path, strerror(errno));
+            rc = RECUR_EXIT_ERROR;
+        }
+        if (rc == RECUR_EXIT_OK && rename(tmp_path, out_path) != 0) {
+            recur_error("%s: cannot rename into place: %s", out_path, strerror(errno));
+            rc = RECUR_EXIT_ERROR;
+        }
+        if (rc != RECUR_EXIT_OK)
+            remove(tmp_path);
+    }
+    free(buf);
+    free(idx);
+    recur_dataset_batch_free(bb);
+    recur_dataset_free(ds);
+    recur_model_free(m);
+    return rc;
+}
