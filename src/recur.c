@@ -16,6 +16,7 @@
 int main_train(int argc, char *argv[]);
 int main_gradcheck(int argc, char *argv[]);
 int main_diagnose(int argc, char *argv[]);
+int main_simulate(int argc, char *argv[]);
 int main_bench(int argc, char *argv[]);
 
 typedef struct {
@@ -24,10 +25,11 @@ typedef struct {
     const char *summary;
 } command_t;
 
-/* Only the commands that exist; eval, predict, encode and simulate come later. */
+/* Only the commands that exist; eval, predict and encode come later. */
 static const command_t commands[] = {
     {"train", main_train, "fit a model; writes the model file"},
     {"diagnose", main_diagnose, "gradient flow through time: norms, Jacobians, Lyapunov"},
+    {"simulate", main_simulate, "synthetic tasks with known answers (adding, copy, motif)"},
     {"gradcheck", main_gradcheck, "analytic against finite-difference gradients"},
     {"bench", main_bench, "training-step throughput of a configuration"},
 };
