@@ -1,11 +1,14 @@
 /* cli.c - option-parsing helpers for the command-line front ends: checked numbers, the shared
- * architecture options (--cell, --hidden, ...) and one-line usage errors. */
+ * architecture options (--cell, --hidden, ...), the DNA input options (--fasta, --bam, ...)
+ * and one-line usage errors. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <htslib/sam.h>
 
 #include <recur/cli.h>
 
@@ -152,4 +155,218 @@ char *recur_cli_join(char *buf, size_t size, int argc, char *const argv[])
         n += (size_t)w;
     }
     return buf;
+}
+
+/* ---- DNA input options ------------------------------------------------------------------- */
+
+const char recur_cli_input_help[] =
+    "  --fasta FILE[:LABEL]    FASTA or FASTQ (plain, gzip or bgzip; - = stdin); every record\n"
+    "                          labelled LABEL (repeatable; inputs are read in order)\n"
+    "  --bed FILE[:LABEL]      BED intervals cut from --ref (strand-aware: '-' reverse-\n"
+    "                          complemented); label LABEL or from --label-column\n"
+    "  --bam FILE[:LABEL]      SAM/BAM/CRAM reads (reverse-strand reads restored to their\n"
+    "                          original orientation); label LABEL or from --label-tag\n"
+    "  --ref FASTA             indexed reference (faidx; bgzip needs .gzi) for --bed and CRAM\n"
+    "  --label-column N        BED column (1-based) holding the label\n"
+    "  --flank N               bases added on both sides of each BED interval\n"
+    "  --region STR            only reads overlapping STR (samtools syntax; needs an index)\n"
+    "  --min-mapq N            only reads with MAPQ >= N\n"
+    "  --require-flags FLAGS   only reads with all FLAGS (as samtools -f: number or names)\n"
+    "  --exclude-flags FLAGS   no reads with any of FLAGS (samtools -F; default\n"
+    "                          UNMAP,SECONDARY,QCFAIL,DUP,SUPPLEMENTARY)\n"
+    "  --label-tag TAG         read label from aux tag TAG (e.g. RG)\n"
+    "  --labels TSV            name<TAB>label lines (several labels, by further columns or\n"
+    "                          commas, for multilabel); overrides the inputs' labels; record\n"
+    "                          names must then be unique\n"
+    "  --skip-unlabelled       skip records without a label (counted) instead of failing\n"
+    "  --max-len N             truncate records to N bases ...\n"
+    "  --windows               ... or, with --max-len, tile them into windows of N bases\n"
+    "                          (rows named name:start-end, 1-based)\n"
+    "  --n-zero                encode N and other ambiguity codes as all-zero (default: 0.25\n"
+    "                          in each of the channels A, C, G, T)\n"
+    "  --data FILE             an encoded dataset (recur encode, or h5py) instead of the above\n";
+
+const char recur_cli_val_help[] =
+    "  --val-fasta FILE[:LABEL], --val-bed FILE[:LABEL], --val-bam FILE[:LABEL]\n"
+    "                          validation records, read like the training inputs (same\n"
+    "                          options), in place of a split (repeatable)\n"
+    "  --val-data FILE         an encoded validation dataset\n";
+
+void recur_cli_inputs_init(recur_cli_inputs_t *in)
+{
+    *in = (recur_cli_inputs_t){0};
+    in->dna.task = RECUR_TASK_CLASSIFY;
+    in->dna.seq.exclude_flags = RECUR_SEQIO_DEFAULT_EXCLUDE;
+}
+
+void recur_cli_inputs_free(recur_cli_inputs_t *in)
+{
+    free(in->in);
+    free(in->val);
+    in->in = in->val = NULL;
+    in->n_in = in->n_val = in->cap_in = in->cap_val = 0;
+}
+
+/* Appends an input to *v. */
+static int push_input(recur_dna_input_t **v, size_t *n, size_t *cap, recur_dna_kind_t kind,
+                      const char *arg)
+{
+    if (!arg || !*arg) {
+        recur_error("an input option needs a file name");
+        return RECUR_EINVAL;
+    }
+    if (*n == *cap) {
+        const size_t c = *cap ? 2 * *cap : 8;
+        recur_dna_input_t *p = realloc(*v, c * sizeof *p);
+        if (!p) {
+            recur_error("out of memory");
+            return RECUR_ENOMEM;
+        }
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = (recur_dna_input_t){kind, arg};
+    return 1;
+}
+
+/* SAM flags as samtools takes them: a number (decimal, 0x hex, 0 octal) or names. */
+static int parse_flags(const char *opt, const char *arg, uint32_t *out)
+{
+    const int f = arg && *arg ? bam_str2flag(arg) : -1;
+    if (f < 0 || f > 0xffff) {
+        recur_error("%s: expected SAM flags (a number or names such as UNMAP,DUP), got '%s'", opt,
+                    arg ? arg : "");
+        return RECUR_EINVAL;
+    }
+    *out = (uint32_t)f;
+    return 1;
+}
+
+int recur_cli_input_option(int code, const char *arg, recur_cli_inputs_t *in)
+{
+    if (code < RECUR_CLI_IN_FASTA || code > RECUR_CLI_IN_VAL_DATA)
+        return 0;
+    in->given |= 1u << (code - RECUR_CLI_IN_FASTA);
+    recur_dna_opts_t *d = &in->dna;
+    size_t v;
+    switch (code) {
+    case RECUR_CLI_IN_FASTA:
+        return push_input(&in->in, &in->n_in, &in->cap_in, RECUR_DNA_FASTA, arg);
+    case RECUR_CLI_IN_BAM:
+        return push_input(&in->in, &in->n_in, &in->cap_in, RECUR_DNA_BAM, arg);
+    case RECUR_CLI_IN_BED:
+        return push_input(&in->in, &in->n_in, &in->cap_in, RECUR_DNA_BED, arg);
+    case RECUR_CLI_IN_VAL_FASTA:
+        return push_input(&in->val, &in->n_val, &in->cap_val, RECUR_DNA_FASTA, arg);
+    case RECUR_CLI_IN_VAL_BAM:
+        return push_input(&in->val, &in->n_val, &in->cap_val, RECUR_DNA_BAM, arg);
+    case RECUR_CLI_IN_VAL_BED:
+        return push_input(&in->val, &in->n_val, &in->cap_val, RECUR_DNA_BED, arg);
+    case RECUR_CLI_IN_REF:
+        d->seq.ref = arg;
+        return 1;
+    case RECUR_CLI_IN_LABEL_COLUMN:
+        if (recur_cli_size("--label-column", arg, 1, 1000, &v) != 0)
+            return RECUR_EINVAL;
+        d->seq.label_column = (int)v;
+        return 1;
+    case RECUR_CLI_IN_FLANK:
+        return handled(recur_cli_size("--flank", arg, 0, 100000000, &d->seq.flank));
+    case RECUR_CLI_IN_REGION:
+        d->seq.region = arg;
+        return 1;
+    case RECUR_CLI_IN_MIN_MAPQ:
+        if (recur_cli_size("--min-mapq", arg, 0, 255, &v) != 0)
+            return RECUR_EINVAL;
+        d->seq.min_mapq = (int)v;
+        return 1;
+    case RECUR_CLI_IN_REQUIRE_FLAGS:
+        return parse_flags("--require-flags", arg, &d->seq.require_flags);
+    case RECUR_CLI_IN_EXCLUDE_FLAGS:
+        return parse_flags("--exclude-flags", arg, &d->seq.exclude_flags);
+    case RECUR_CLI_IN_LABEL_TAG:
+        if (!arg || strlen(arg) != 2) {
+            recur_error("--label-tag: expected a two-character SAM tag such as RG, got '%s'",
+                        arg ? arg : "");
+            return RECUR_EINVAL;
+        }
+        d->seq.label_tag = arg;
+        return 1;
+    case RECUR_CLI_IN_LABELS:
+        d->labels_tsv = arg;
+        return 1;
+    case RECUR_CLI_IN_SKIP_UNLABELLED:
+        d->skip_unlabelled = true;
+        return 1;
+    case RECUR_CLI_IN_MAX_LEN:
+        return handled(recur_cli_size("--max-len", arg, 1, 100000000, &d->max_len));
+    case RECUR_CLI_IN_WINDOWS:
+        d->windows = true;
+        return 1;
+    case RECUR_CLI_IN_N_ZERO:
+        d->n_zero = true;
+        return 1;
+    case RECUR_CLI_IN_DATA:
+        in->data = arg;
+        return 1;
+    case RECUR_CLI_IN_VAL_DATA:
+        in->val_data = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int recur_cli_inputs_check(const recur_cli_inputs_t *in)
+{
+    size_t n_bed = 0, n_bam = 0;
+    for (size_t i = 0; i < in->n_in; i++) {
+        n_bed += in->in[i].kind == RECUR_DNA_BED;
+        n_bam += in->in[i].kind == RECUR_DNA_BAM;
+    }
+    for (size_t i = 0; i < in->n_val; i++) {
+        n_bed += in->val[i].kind == RECUR_DNA_BED;
+        n_bam += in->val[i].kind == RECUR_DNA_BAM;
+    }
+    static const struct {
+        int code;
+        const char *name;
+    } raw_only[] = {{RECUR_CLI_IN_LABELS, "--labels"},
+                    {RECUR_CLI_IN_SKIP_UNLABELLED, "--skip-unlabelled"},
+                    {RECUR_CLI_IN_MAX_LEN, "--max-len"},
+                    {RECUR_CLI_IN_WINDOWS, "--windows"},
+                    {RECUR_CLI_IN_N_ZERO, "--n-zero"}},
+      bam_only[] = {{RECUR_CLI_IN_REGION, "--region"},
+                    {RECUR_CLI_IN_MIN_MAPQ, "--min-mapq"},
+                    {RECUR_CLI_IN_REQUIRE_FLAGS, "--require-flags"},
+                    {RECUR_CLI_IN_EXCLUDE_FLAGS, "--exclude-flags"},
+                    {RECUR_CLI_IN_LABEL_TAG, "--label-tag"}},
+      bed_only[] = {{RECUR_CLI_IN_LABEL_COLUMN, "--label-column"},
+                    {RECUR_CLI_IN_FLANK, "--flank"}};
+    const char *why = NULL, *opt = NULL;
+    if (in->data && in->n_in)
+        why = "--data and raw inputs (--fasta, --bed, --bam) exclude each other";
+    else if (in->val_data && in->n_val)
+        why = "--val-data and --val-fasta/--val-bed/--val-bam exclude each other";
+    else if (n_bed && !in->dna.seq.ref)
+        why = "--bed needs --ref FASTA (the reference the intervals are cut from)";
+    if (!why && !in->n_in && !in->n_val)
+        for (size_t i = 0; i < sizeof raw_only / sizeof raw_only[0]; i++)
+            if (recur_cli_input_given(in, raw_only[i].code))
+                opt = raw_only[i].name, why = "applies to raw inputs (--fasta, --bed, --bam)";
+    if (!why && !n_bam)
+        for (size_t i = 0; i < sizeof bam_only / sizeof bam_only[0]; i++)
+            if (recur_cli_input_given(in, bam_only[i].code))
+                opt = bam_only[i].name, why = "applies to --bam inputs only";
+    if (!why && !n_bed)
+        for (size_t i = 0; i < sizeof bed_only / sizeof bed_only[0]; i++)
+            if (recur_cli_input_given(in, bed_only[i].code))
+                opt = bed_only[i].name, why = "applies to --bed inputs only";
+    if (!why)
+        return 0;
+    if (opt)
+        recur_error("%s: %s", opt, why);
+    else
+        recur_error("%s", why);
+    return RECUR_EINVAL;
 }

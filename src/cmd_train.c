@@ -1,6 +1,8 @@
-/* cmd_train.c - `recur train`: fits a model to an encoded dataset (--data) by mini-batch
- * backpropagation through time and writes the model file atomically; one progress line per
- * epoch on stderr and, with --log, one JSON object per epoch. */
+/* cmd_train.c - `recur train`: fits a model to DNA records (FASTA, BED on a reference, SAM/BAM/
+ * CRAM) or to an encoded dataset (--data) by mini-batch backpropagation through time, with a
+ * validation split or validation inputs, early stopping, class balancing, length-bucketed
+ * batches and reverse-complement augmentation; writes the model file atomically; one progress
+ * line per epoch on stderr and, with --log, one JSON object per epoch. */
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
@@ -17,14 +19,18 @@
 #include <recur/blas.h>
 #include <recur/cli.h>
 #include <recur/dataset.h>
+#include <recur/dna.h>
 #include <recur/engine.h>
+#include <recur/metrics.h>
 #include <recur/model.h>
 #include <recur/optim.h>
 #include <recur/train.h>
 
+/* Length bucketing: records are sorted by length within shuffled chunks of this many batches. */
+#define BUCKET_BATCHES 50
+
 enum {
-    OPT_DATA = RECUR_CLI_FIRST_FREE,
-    OPT_DROPOUT,
+    OPT_DROPOUT = RECUR_CLI_FIRST_FREE,
     OPT_EPOCHS,
     OPT_BATCH_SIZE,
     OPT_OPTIMIZER,
@@ -35,40 +41,67 @@ enum {
     OPT_TBPTT,
     OPT_SEED,
     OPT_NO_SHUFFLE,
+    OPT_NO_BUCKET,
     OPT_LOG,
     OPT_MAX_BAD_STEPS,
     OPT_NAN_AT_STEP,
+    OPT_VAL_FRACTION,
+    OPT_PATIENCE,
+    OPT_KEEP,
+    OPT_CLASS_WEIGHTS,
+    OPT_REVCOMP,
+    OPT_INIT,
     OPT_QUIET
 };
 
 /* Everything the command line sets. Unset numbers are negative: the optimizer's default. */
 typedef struct {
-    const char *data, *out, *log;
-    size_t epochs, batch_size, tbptt, threads, max_bad_steps;
+    recur_cli_inputs_t in;
+    const char *out, *log, *init;
+    size_t epochs, batch_size, tbptt, threads, max_bad_steps, patience;
     unsigned long seed, nan_at_step;
-    bool shuffle, quiet;
+    bool shuffle, bucket, quiet, revcomp, keep_last, balance;
+    const char *task_opt; /* --task value, NULL when not given */
+    const char *arch_opt; /* first architecture option given (refused with --init) */
     recur_optim_kind_t kind;
-    double lr, momentum, weight_decay, clip;
+    double lr, momentum, weight_decay, clip, val_fraction;
 } train_opts_t;
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: recur train --data FILE -o MODEL [options]\n"
+            "Usage: recur train (--fasta FILE[:LABEL] ... | --bed FILE --ref FASTA | --bam FILE\n"
+            "                    | --data FILE) -o MODEL [options]\n"
             "\n"
-            "Fits a recurrent network to an encoded dataset by mini-batch backpropagation\n"
-            "through time and writes the model file MODEL (HDF5, written to a temporary name\n"
-            "and renamed, so an existing MODEL is replaced only by a complete file). The input\n"
-            "size, the task, the head (per-record labels or targets: seq; per-step: step) and\n"
-            "the number of outputs come from the dataset, so --input, --outputs, --task and\n"
-            "--head are refused; class names from the dataset's /classes are kept in the model.\n"
+            "Fits a recurrent network to labelled DNA records, or to an encoded dataset, by\n"
+            "mini-batch backpropagation through time and writes the model file MODEL (HDF5,\n"
+            "written to a temporary name and renamed, so an existing MODEL is replaced only by a\n"
+            "complete file). Records are one-hot encoded (A, C, G, T; N and other IUPAC codes\n"
+            "0.25 each); classes are the labels in order of first appearance on the command\n"
+            "line. The input size, head and number of outputs come from the data, so --input,\n"
+            "--outputs and --head are refused (and --task with --data). The model keeps the\n"
+            "classes and the encoding, so that eval and predict need only -m MODEL.\n"
             "\n"
-            "Required:\n"
-            "  --data FILE             encoded dataset (HDF5): written by `recur encode`, or by\n"
-            "                          h5py as described in include/recur/dataset.h\n"
+            "Example:\n"
+            "  recur train --fasta pos.fa:promoter --fasta neg.fa:background -o m.h5\n"
+            "\n"
+            "Inputs (raw inputs or --data):\n"
+            "%s"
+            "  --task classify|multilabel\n"
+            "                          one label per record (softmax), or several (sigmoids)\n"
+            "                          (default classify)\n"
             "  -o, --output MODEL      model file to write\n"
             "\n"
-            "Architecture (defaults: lstm, H 64, L 1, pool last):\n"
+            "Validation (the model written is the epoch with the lowest validation loss):\n"
+            "  --val-fraction F        stratified random share of the records held out (seeded;\n"
+            "                          windows of one record stay together; default 0.1; 0 = none)\n"
+            "%s"
+            "  --patience N            stop after N epochs without a lower validation loss\n"
+            "                          (default 0: run every epoch)\n"
+            "  --keep best|last        model to write: the best validation epoch (default) or\n"
+            "                          the last\n"
+            "\n"
+            "Architecture (defaults: lstm, H 64, L 1, pool last; refused with --init):\n"
             "  --cell rnn|lstm|gru     recurrent cell\n"
             "  --hidden H              hidden units per layer and direction (1..65536)\n"
             "  --layers L              stacked layers (1..64)\n"
@@ -78,11 +111,12 @@ static void usage(FILE *fp)
             "                          during training (0 <= P < 1, default 0)\n"
             "  --orthogonal            orthogonal recurrent weights at initialisation\n"
             "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n"
+            "  --init MODEL            start from this model's architecture and weights (its\n"
+            "                          classes and encoding too, unless given here)\n"
             "\n"
             "Training:\n"
-            "  --epochs N              passes over the dataset (default 10)\n"
-            "  --batch-size B          records per batch (default 32); a batch is padded only\n"
-            "                          to its longest record\n"
+            "  --epochs N              passes over the training records (default 10)\n"
+            "  --batch-size B          records per batch (default 32)\n"
             "  --optimizer sgd|adam|adamw\n"
             "                          update rule with PyTorch's semantics (default adam)\n"
             "  --lr X                  learning rate (default: 0.001 for adam/adamw, 0.01 sgd)\n"
@@ -93,11 +127,24 @@ static void usage(FILE *fp)
             "                          (default 0: off)\n"
             "  --tbptt K               truncated BPTT: one update per window of K steps, state\n"
             "                          carried across windows (default 0: full BPTT)\n"
+            "  --class-weights auto|none\n"
+            "                          auto: balance the classes by oversampling - every epoch\n"
+            "                          each class is drawn up to the size of the largest (the\n"
+            "                          expected gradient of weighted cross-entropy with weights\n"
+            "                          1/count); classify only (default none)\n"
+            "  --revcomp               augmentation: each record is reverse-complemented with\n"
+            "                          probability 1/2, drawn anew every epoch (DNA data only);\n"
+            "                          eval and predict then average both strands by default\n"
             "  --seed N                seed of the one random generator (mt19937) used for the\n"
-            "                          initial weights, the shuffling and dropout (default 1);\n"
-            "                          the same seed and -@ give bit-identical weights\n"
-            "  --no-shuffle            visit the records in file order every epoch\n"
-            "  -@, --threads N         OpenBLAS threads (default 1)\n"
+            "                          validation split, the initial weights, the shuffling,\n"
+            "                          the strands and dropout (default 1); the same seed and\n"
+            "                          -@ give bit-identical weights\n"
+            "  --no-shuffle            visit the records in input order every epoch (no\n"
+            "                          shuffling, no bucketing)\n"
+            "  --no-bucket             shuffle without grouping records of similar length\n"
+            "                          (by default records are sorted by length within shuffled\n"
+            "                          chunks of %d batches, and the batches shuffled)\n"
+            "  -@, --threads N         OpenBLAS and htslib decompression threads (default 1)\n"
             "  --max-bad-steps N       stop as diverged after N consecutive updates whose loss\n"
             "                          or gradient is not finite (default 10); such updates\n"
             "                          are skipped, the weights unchanged\n"
@@ -105,18 +152,22 @@ static void usage(FILE *fp)
             "                          NaN, to exercise the skipping and divergence paths\n"
             "\n"
             "Output:\n"
-            "  --log FILE              one JSON object per epoch (epoch, loss, updates,\n"
-            "                          skipped, clipped, grad_norm_mean, grad_norm_max,\n"
-            "                          seconds; null when not a number); - = standard output\n"
+            "  --log FILE              one JSON object per epoch (epoch, loss, acc, val_loss,\n"
+            "                          val_acc, val_balanced_acc, best, updates, skipped,\n"
+            "                          clipped, grad_norm_mean, grad_norm_max, padding, seconds;\n"
+            "                          null when not a number); - = standard output\n"
             "  -q, --quiet             no progress lines on stderr\n"
             "  -h, --help              this text\n"
             "\n"
-            "Each epoch prints one line on stderr: the mean loss of its updates, the mean and\n"
-            "largest gradient norm before clipping, the clipped and skipped updates, the time.\n"
+            "Each epoch prints one line on stderr: the mean training loss and the running\n"
+            "accuracy of its batches (before each update), the validation loss and accuracy\n"
+            "(marked * when the best so far), the mean and largest gradient norm before clipping,\n"
+            "the clipped and skipped updates, the share of padded steps in the batches, the time.\n"
             "\n"
-            "Exit status: 0 ok; 1 bad input or I/O error (the dataset, the log, the model file);\n"
-            "2 usage error (missing --data or -o, bad option values); 3 training diverged (the\n"
-            "model file is not written and an existing one is left as it was).\n");
+            "Exit status: 0 ok; 1 bad input or I/O error (the inputs, the log, the model file, a\n"
+            "single class); 2 usage error (missing inputs or -o, bad option values); 3 training\n"
+            "diverged (the model file is not written and an existing one is left as it was).\n",
+            recur_cli_input_help, recur_cli_val_help, BUCKET_BATCHES);
 }
 
 /* Elapsed seconds between two monotonic times. */
@@ -134,12 +185,22 @@ static void json_number(FILE *fp, const char *key, double x)
         fprintf(fp, ",\"%s\":null", key);
 }
 
+/* The long name of option code c in longopts, for messages. */
+static const char *option_name(const struct option *longopts, int c)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
 /* Parses argv into o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
 static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, recur_init_t *init)
 {
     static const struct option longopts[] = {
         RECUR_CLI_ARCH_LONGOPTS,
-        {"data", required_argument, NULL, OPT_DATA},
+        RECUR_CLI_INPUT_LONGOPTS,
+        RECUR_CLI_VAL_LONGOPTS,
         {"output", required_argument, NULL, 'o'},
         {"dropout", required_argument, NULL, OPT_DROPOUT},
         {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -152,10 +213,17 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         {"tbptt", required_argument, NULL, OPT_TBPTT},
         {"seed", required_argument, NULL, OPT_SEED},
         {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
+        {"no-bucket", no_argument, NULL, OPT_NO_BUCKET},
         {"threads", required_argument, NULL, '@'},
         {"log", required_argument, NULL, OPT_LOG},
         {"max-bad-steps", required_argument, NULL, OPT_MAX_BAD_STEPS},
         {"nan-at-step", required_argument, NULL, OPT_NAN_AT_STEP},
+        {"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},
+        {"patience", required_argument, NULL, OPT_PATIENCE},
+        {"keep", required_argument, NULL, OPT_KEEP},
+        {"class-weights", required_argument, NULL, OPT_CLASS_WEIGHTS},
+        {"revcomp", no_argument, NULL, OPT_REVCOMP},
+        {"init", required_argument, NULL, OPT_INIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -166,22 +234,35 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         const char *from_data = c == RECUR_CLI_INPUT     ? "--input"
                                 : c == RECUR_CLI_OUTPUTS ? "--outputs"
                                 : c == RECUR_CLI_HEAD    ? "--head"
-                                : c == RECUR_CLI_TASK    ? "--task"
                                                          : NULL;
         if (from_data) {
             recur_error("%s: comes from the dataset (see 'recur train --help')", from_data);
             return RECUR_EINVAL;
         }
+        if (c == RECUR_CLI_TASK) {
+            if (recur_task_parse(optarg, &o->in.dna.task) != 0) {
+                recur_error("--task: expected classify or multilabel, got '%s'", optarg);
+                return RECUR_EINVAL;
+            }
+            o->task_opt = optarg;
+            continue;
+        }
         const int a = recur_cli_arch_option(c, optarg, cfg, init);
         if (a < 0)
             return RECUR_EINVAL;
-        if (a > 0)
+        if (a > 0 || c == OPT_DROPOUT) {
+            if (!o->arch_opt)
+                o->arch_opt = option_name(longopts, c);
+            if (a > 0)
+                continue;
+        }
+        const int in = recur_cli_input_option(c, optarg, &o->in);
+        if (in < 0)
+            return RECUR_EINVAL;
+        if (in > 0)
             continue;
         int bad = 0;
         switch (c) {
-        case OPT_DATA:
-            o->data = optarg;
-            break;
         case 'o':
             o->out = optarg;
             break;
@@ -221,6 +302,9 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         case OPT_NO_SHUFFLE:
             o->shuffle = false;
             break;
+        case OPT_NO_BUCKET:
+            o->bucket = false;
+            break;
         case '@':
             bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
             break;
@@ -232,6 +316,34 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
             break;
         case OPT_NAN_AT_STEP:
             bad = recur_cli_ulong("--nan-at-step", optarg, &o->nan_at_step);
+            break;
+        case OPT_VAL_FRACTION:
+            bad = recur_cli_double("--val-fraction", optarg, 0.0, 0.9, &o->val_fraction);
+            break;
+        case OPT_PATIENCE:
+            bad = recur_cli_size("--patience", optarg, 0, 100000000, &o->patience);
+            break;
+        case OPT_KEEP:
+            if (strcmp(optarg, "best") == 0 || strcmp(optarg, "last") == 0) {
+                o->keep_last = strcmp(optarg, "last") == 0;
+            } else {
+                recur_error("--keep: expected best or last, got '%s'", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_CLASS_WEIGHTS:
+            if (strcmp(optarg, "auto") == 0 || strcmp(optarg, "none") == 0) {
+                o->balance = strcmp(optarg, "auto") == 0;
+            } else {
+                recur_error("--class-weights: expected auto or none, got '%s'", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_REVCOMP:
+            o->revcomp = true;
+            break;
+        case OPT_INIT:
+            o->init = optarg;
             break;
         case 'q':
             o->quiet = true;
@@ -251,21 +363,40 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         recur_error("unexpected argument '%s' (see 'recur train --help')", argv[optind]);
         return RECUR_EINVAL;
     }
-    if (!o->data)
-        why = "missing --data FILE";
+    const bool raw = o->in.n_in > 0;
+    if (!o->in.data && !raw)
+        why = "missing --data FILE or raw inputs (--fasta, --bed, --bam)";
     else if (!o->out)
         why = "missing -o MODEL";
-    else if (strcmp(o->data, "-") == 0)
+    else if (o->in.data && strcmp(o->in.data, "-") == 0)
         why = "--data: the dataset cannot be read from standard input (HDF5 needs a file)";
     else if (strcmp(o->out, "-") == 0)
         why = "-o: the model cannot be written to standard output (HDF5 needs a file)";
     else if (o->momentum >= 0 && o->kind != RECUR_OPT_SGD)
         why = "--momentum applies to --optimizer sgd only";
+    else if (o->task_opt && o->in.data)
+        why = "--task: comes from the dataset";
+    else if (o->in.dna.task == RECUR_TASK_REGRESS)
+        why = "--task: DNA records are classified: classify or multilabel";
+    else if (o->in.n_val && !raw)
+        why = "--val-fasta/--val-bed/--val-bam go with raw training inputs (with --data: "
+              "--val-data)";
+    else if (o->in.val_data && raw)
+        why = "--val-data goes with --data (with raw inputs: --val-fasta/--val-bed/--val-bam)";
+    else if (o->in.dna.windows && !o->in.dna.max_len && !o->init)
+        why = "--windows needs --max-len N (the window length)";
+    else if (o->balance && o->in.dna.task == RECUR_TASK_MULTILABEL)
+        why = "--class-weights auto: classify only (per-label weights would need the engine's "
+              "loss)";
+    if (!why && o->init && o->arch_opt) {
+        recur_error("--%s: comes from --init MODEL (see 'recur train --help')", o->arch_opt);
+        return RECUR_EINVAL;
+    }
     if (why) {
         recur_error("%s (see 'recur train --help')", why);
         return RECUR_EINVAL;
     }
-    return 0;
+    return recur_cli_inputs_check(&o->in);
 }
 
 /* Refuses an output path whose directory cannot take the model, before any training. */
@@ -290,31 +421,406 @@ static int check_output_dir(const char *out)
     return rc;
 }
 
+/* ---- Data ------------------------------------------------------------------------------------ */
+
+/* Training and validation rows. */
+typedef struct {
+    recur_dna_set_t *set, *vset; /* raw inputs (NULL with --data) */
+    recur_dataset_t *loaded, *vloaded; /* --data / --val-data */
+    const recur_dataset_t *ds;   /* training rows live here */
+    const recur_dataset_t *vds;  /* validation rows live here (ds when split), or NULL */
+    size_t *train, n_train;      /* rows of ds */
+    size_t *val, n_val;          /* rows of vds */
+    bool split;                  /* validation split off ds */
+} data_t;
+
+static void data_free(data_t *d)
+{
+    recur_dna_set_free(d->set);
+    recur_dna_set_free(d->vset);
+    recur_dataset_free(d->loaded);
+    recur_dataset_free(d->vloaded);
+    free(d->train);
+    free(d->val);
+}
+
+/* Copies the encoding options not given on the command line from the --init model. */
+static void encoding_from_model(const recur_model_t *m, recur_cli_inputs_t *in)
+{
+    size_t n;
+    const double *v;
+    if (!recur_cli_input_given(in, RECUR_CLI_IN_MAX_LEN) &&
+        (v = recur_model_numbers(m, "dna_max_len", &n)) && n == 1 && v[0] >= 1)
+        in->dna.max_len = (size_t)v[0];
+    if (!recur_cli_input_given(in, RECUR_CLI_IN_WINDOWS) &&
+        (v = recur_model_numbers(m, "dna_windows", &n)) && n == 1)
+        in->dna.windows = v[0] != 0;
+    if (!recur_cli_input_given(in, RECUR_CLI_IN_N_ZERO) &&
+        (v = recur_model_numbers(m, "dna_n_zero", &n)) && n == 1)
+        in->dna.n_zero = v[0] != 0;
+}
+
+/* True when the dataset's class names equal the model's (or either has none). */
+static bool same_classes(const recur_dataset_t *ds, const char *const *cls, size_t n)
+{
+    if (!ds->classes || !cls)
+        return true;
+    if (n != ds->O)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (!ds->classes[k] || strcmp(ds->classes[k], cls[k]) != 0)
+            return false;
+    return true;
+}
+
+/* Reads the training data and the validation data (or splits it off). rng draws the split. */
+static int load_data(train_opts_t *o, const recur_model_t *init_model, gsl_rng *rng, data_t *d)
+{
+    size_t n_cls = 0;
+    const char *const *cls = init_model ? recur_model_strings(init_model, "classes", &n_cls)
+                                        : NULL;
+    if (o->in.n_in) {
+        recur_dna_opts_t dopt = o->in.dna;
+        if (init_model) {
+            dopt.task = recur_model_config(init_model)->task;
+            dopt.classes = cls;
+            dopt.n_classes = n_cls;
+        }
+        if (!(d->set = recur_dna_read(o->in.in, o->in.n_in, &dopt)))
+            return RECUR_EFORMAT;
+        d->ds = d->set->ds;
+        if (o->in.n_val) { /* the training classes, fixed */
+            dopt.classes = (const char *const *)d->ds->classes;
+            dopt.n_classes = d->ds->O;
+            if (!(d->vset = recur_dna_read(o->in.val, o->in.n_val, &dopt)))
+                return RECUR_EFORMAT;
+            d->vds = d->vset->ds;
+        }
+    } else {
+        if (!(d->loaded = recur_dataset_load(o->in.data)))
+            return RECUR_EFORMAT;
+        d->ds = d->loaded;
+        if (o->in.val_data) {
+            if (!(d->vloaded = recur_dataset_load(o->in.val_data)))
+                return RECUR_EFORMAT;
+            d->vds = d->vloaded;
+            const recur_dataset_t *a = d->ds, *b = d->vds;
+            if (a->F != b->F || a->O != b->O || a->task != b->task || a->head != b->head ||
+                !same_classes(b, (const char *const *)a->classes, a->O)) {
+                recur_error("%s: not the same kind of dataset as %s (features, outputs, task, "
+                            "head or classes differ)",
+                            o->in.val_data, o->in.data);
+                return RECUR_EFORMAT;
+            }
+        }
+        if (init_model && !same_classes(d->ds, cls, n_cls)) {
+            recur_error("%s: classes differ from those of %s", o->in.data, o->init);
+            return RECUR_EFORMAT;
+        }
+    }
+    const size_t N = d->ds->N;
+    d->train = malloc(N * sizeof *d->train);
+    d->val = malloc((d->vds ? d->vds->N : N) * sizeof *d->val);
+    if (!d->train || !d->val) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    if (d->vds) {
+        for (size_t i = 0; i < N; i++)
+            d->train[i] = i;
+        d->n_train = N;
+        for (size_t i = 0; i < d->vds->N; i++)
+            d->val[i] = i;
+        d->n_val = d->vds->N;
+        return 0;
+    }
+    if (recur_dna_split(d->ds, d->set ? d->set->record : NULL, o->val_fraction, rng, d->train,
+                        &d->n_train, d->val, &d->n_val) != 0)
+        return RECUR_ENOMEM;
+    d->split = d->n_val > 0;
+    d->vds = d->split ? d->ds : NULL;
+    return 0;
+}
+
+/* One info line per data source: counts per class, and what reading did. */
+static void describe_data(const data_t *d, const train_opts_t *o)
+{
+    const recur_dataset_t *ds = d->ds;
+    if (d->set) {
+        const recur_dna_set_t *s = d->set;
+        recur_info("read %zu records (%llu bases) into %zu rows of up to %zu steps%s", s->n_records,
+                   (unsigned long long)s->bases, ds->N, ds->T,
+                   o->in.dna.windows && ds->T ? " (windows)" : "");
+        if (s->skipped)
+            recur_info("skipped %zu records without a label", s->skipped);
+        if (s->truncated)
+            recur_info("truncated %zu records to %zu bases", s->truncated, o->in.dna.max_len);
+        if (s->tiled)
+            recur_info("tiled %zu records into windows of %zu bases", s->tiled,
+                       o->in.dna.max_len);
+        if (s->filtered)
+            recur_info("%llu reads passed over by the filters", (unsigned long long)s->filtered);
+        if (s->tsv_unused)
+            recur_info("%zu --labels entries name no record read", s->tsv_unused);
+    }
+    if (ds->task == RECUR_TASK_CLASSIFY && ds->head == RECUR_HEAD_SEQ && ds->classes) {
+        char line[1024];
+        size_t n = 0;
+        for (size_t k = 0; k < ds->O && n + 1 < sizeof line; k++) {
+            size_t cnt = 0;
+            for (size_t i = 0; i < d->n_train; i++)
+                cnt += ds->labels[d->train[i]] == (int32_t)k;
+            const int w = snprintf(line + n, sizeof line - n, "%s%s %zu", k ? ", " : "",
+                                   ds->classes[k] ? ds->classes[k] : "?", cnt);
+            if (w < 0)
+                break;
+            n += (size_t)w;
+        }
+        recur_info("training rows per class: %s", line);
+    }
+    if (d->split)
+        recur_info("validation: %zu of %zu rows held out (--val-fraction %g, %s)", d->n_val,
+                   ds->N, o->val_fraction,
+                   ds->task == RECUR_TASK_CLASSIFY ? "stratified by class" : "at random");
+    else if (d->vds)
+        recur_info("validation: %zu rows from %s", d->n_val,
+                   o->in.val_data ? o->in.val_data : "--val inputs");
+    else
+        recur_info("no validation rows: the model of the last epoch is kept");
+}
+
+/* ---- Epochs ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    size_t len, key; /* sort key: length, then shuffled position */
+    size_t row;
+} lenrow_t;
+
+static int cmp_lenrow(const void *a, const void *b)
+{
+    const lenrow_t *x = a, *y = b;
+    if (x->len != y->len)
+        return (x->len > y->len) - (x->len < y->len);
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+/* The epoch's rows in batch order into order (*n rows): the training rows, each class topped up
+ * to the largest by draws with replacement when balancing; shuffled, then (bucketing) sorted by
+ * length within chunks of BUCKET_BATCHES batches whose batches are then shuffled. starts gets
+ * the first position of each batch (*n_batches). */
+static int epoch_order(const train_opts_t *o, const data_t *d, size_t B, gsl_rng *rng,
+                       size_t *order, size_t *n, size_t *starts, size_t *n_batches,
+                       lenrow_t *tmp)
+{
+    const recur_dataset_t *ds = d->ds;
+    size_t m = 0;
+    if (o->balance) {
+        const size_t K = ds->O;
+        size_t *count = calloc(K, sizeof *count), *at = calloc(K + 1, sizeof *at);
+        size_t *by = malloc((d->n_train ? d->n_train : 1) * sizeof *by);
+        if (!count || !at || !by) {
+            free(count), free(at), free(by);
+            recur_error("out of memory");
+            return RECUR_ENOMEM;
+        }
+        size_t most = 0;
+        for (size_t i = 0; i < d->n_train; i++)
+            count[ds->labels[d->train[i]]]++;
+        for (size_t k = 0; k < K; k++) {
+            at[k + 1] = at[k] + count[k];
+            most = count[k] > most ? count[k] : most;
+        }
+        size_t *fill = count; /* reused as fill pointers */
+        for (size_t k = 0; k < K; k++)
+            fill[k] = at[k];
+        for (size_t i = 0; i < d->n_train; i++)
+            by[fill[ds->labels[d->train[i]]]++] = d->train[i];
+        for (size_t k = 0; k < K; k++) {
+            const size_t nk = at[k + 1] - at[k];
+            for (size_t j = 0; j < nk; j++)
+                order[m++] = by[at[k] + j];
+            for (size_t j = nk; j < most && nk; j++)
+                order[m++] = by[at[k] + gsl_rng_uniform_int(rng, nk)];
+        }
+        free(count), free(at), free(by);
+    } else {
+        memcpy(order, d->train, d->n_train * sizeof *order);
+        m = d->n_train;
+    }
+    *n = m;
+    *n_batches = 0;
+    if (o->shuffle)
+        gsl_ran_shuffle(rng, order, m, sizeof *order);
+    if (o->shuffle && o->bucket) {
+        const size_t chunk = B * BUCKET_BATCHES;
+        for (size_t s = 0; s < m; s += chunk) {
+            const size_t c = m - s < chunk ? m - s : chunk;
+            for (size_t i = 0; i < c; i++)
+                tmp[i] = (lenrow_t){recur_dataset_length(ds, order[s + i]), i, order[s + i]};
+            qsort(tmp, c, sizeof *tmp, cmp_lenrow);
+            for (size_t i = 0; i < c; i++)
+                order[s + i] = tmp[i].row;
+        }
+    }
+    for (size_t s = 0; s < m; s += B)
+        starts[(*n_batches)++] = s;
+    if (o->shuffle && o->bucket)
+        gsl_ran_shuffle(rng, starts, *n_batches, sizeof *starts);
+    return 0;
+}
+
 /* What one epoch did, summed over its batches. */
 typedef struct {
     double loss_sum; /* sum of batch loss x terms */
     size_t terms, updates, skipped, clipped;
     double grad_norm_sum, grad_norm_max, seconds;
+    size_t right, judged;       /* running accuracy: correct decisions of decisions judged */
+    size_t steps, padded_steps; /* batch steps x records, and the padded ones among them */
+    double val_loss, val_acc, val_bal;
+    bool best;
 } epoch_t;
 
+/* Running accuracy from the logits of the batch just trained (sequence head): argmax against
+ * the label, or each label's logit >= 0 against its target. */
+static void count_right(const recur_engine_t *e, const recur_batch_t *b, epoch_t *ep)
+{
+    const recur_config_t *cfg = recur_engine_config(e);
+    size_t rows;
+    const recur_real *z = recur_engine_outputs(e, &rows); /* (B, O) */
+    const size_t O = cfg->num_outputs;
+    for (size_t i = 0; i < b->B; i++) {
+        const recur_real *zi = z + i * O;
+        if (cfg->task == RECUR_TASK_CLASSIFY) {
+            if (b->labels[i] < 0)
+                continue;
+            size_t best = 0;
+            for (size_t k = 1; k < O; k++)
+                best = zi[k] > zi[best] ? k : best;
+            ep->right += best == (size_t)b->labels[i];
+            ep->judged++;
+        } else if (cfg->task == RECUR_TASK_MULTILABEL) {
+            for (size_t k = 0; k < O; k++) {
+                if (b->target_mask && !b->target_mask[i * O + k])
+                    continue;
+                ep->right += (zi[k] >= 0) == (b->targets[i * O + k] >= 0.5f);
+                ep->judged++;
+            }
+        }
+    }
+}
+
+/* Validation loss, accuracy and balanced accuracy of params on the validation rows. Sequence-head
+ * classifiers: from the probabilities (both strands averaged with revcomp); other datasets: the
+ * trainer's loss only (accuracies NaN). */
+static int validate(const recur_config_t *cfg, const recur_real *params, const data_t *d,
+                    size_t B, bool revcomp, recur_trainer_t *tr, recur_dataset_batch_t *vbb,
+                    epoch_t *ep)
+{
+    const recur_dataset_t *vs = d->vds;
+    const size_t n = d->n_val, O = cfg->num_outputs;
+    ep->val_loss = ep->val_acc = ep->val_bal = NAN;
+    if (cfg->head == RECUR_HEAD_SEQ && cfg->task != RECUR_TASK_REGRESS) {
+        double *p = malloc(n * O * sizeof *p); /* (n, O) */
+        int32_t *y = NULL;                     /* (n) classify */
+        float *t = NULL;                       /* (n, O) multilabel */
+        unsigned char *pm = NULL;              /* (n, O) */
+        recur_metrics_t *m = NULL;
+        int rc = RECUR_ENOMEM;
+        if (!p)
+            goto done;
+        if ((rc = recur_metrics_predict(cfg, params, vs, d->val, n, B, revcomp, p)) != 0)
+            goto done;
+        rc = RECUR_ENOMEM;
+        if (cfg->task == RECUR_TASK_CLASSIFY) {
+            if (!(y = malloc(n * sizeof *y)))
+                goto done;
+            for (size_t i = 0; i < n; i++)
+                y[i] = vs->labels[d->val[i]];
+            m = recur_metrics_classify(p, y, n, O);
+        } else {
+            t = malloc(n * O * sizeof *t);
+            pm = malloc(n * O);
+            if (!t || !pm)
+                goto done;
+            for (size_t i = 0; i < n; i++) {
+                memcpy(t + i * O, vs->targets + d->val[i] * O, O * sizeof *t);
+                if (vs->target_mask)
+                    memcpy(pm + i * O, vs->target_mask + d->val[i] * O, O);
+                else
+                    memset(pm + i * O, 1, O);
+            }
+            m = recur_metrics_multilabel(p, t, pm, n, O);
+        }
+        if (m) {
+            ep->val_loss = m->loss;
+            ep->val_acc = m->accuracy;
+            ep->val_bal = m->balanced_accuracy;
+            rc = 0;
+        }
+    done:
+        if (rc == RECUR_ENOMEM && !m)
+            recur_error("out of memory");
+        recur_metrics_free(m);
+        free(p);
+        free(y);
+        free(t);
+        free(pm);
+        return rc;
+    }
+    double sum = 0;
+    size_t terms = 0;
+    for (size_t s = 0; s < n; s += B) {
+        const size_t nb = n - s < B ? n - s : B;
+        recur_batch_t b;
+        double l;
+        size_t nt;
+        int rc = recur_dataset_batch(vs, d->val + s, nb, vbb, &b);
+        if (rc == 0)
+            rc = recur_trainer_eval(tr, params, &b, &l, &nt);
+        if (rc != 0)
+            return rc;
+        sum += l * (double)nt;
+        terms += nt;
+    }
+    ep->val_loss = terms ? sum / (double)terms : NAN;
+    return 0;
+}
+
 /* Logs the epoch's line on stderr and its JSON object when log is open. 0 or RECUR_EIO. */
-static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, FILE *log,
+static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, bool has_val, FILE *log,
                         const char *log_path)
 {
     const double loss = e->terms ? e->loss_sum / (double)e->terms : NAN;
+    const double acc = e->judged ? (double)e->right / (double)e->judged : NAN;
     const double gmean = e->updates ? e->grad_norm_sum / (double)e->updates : NAN;
     const double gmax = e->updates ? e->grad_norm_max : NAN;
-    recur_info("epoch %zu/%zu loss %.4f grad_norm %.3g (max %.3g) clipped %zu skipped %zu "
-               "%.1f s",
-               epoch, epochs, loss, gmean, gmax, e->clipped, e->skipped, e->seconds);
+    const double pad = e->steps ? (double)e->padded_steps / (double)e->steps : NAN;
+    char accs[32] = "", vals[96] = "";
+    if (e->judged)
+        snprintf(accs, sizeof accs, " acc %.4f", acc);
+    if (has_val && isnan(e->val_acc))
+        snprintf(vals, sizeof vals, " val_loss %.4f%s", e->val_loss, e->best ? " *" : "");
+    else if (has_val)
+        snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s", e->val_loss, e->val_acc,
+                 e->best ? " *" : "");
+    recur_info("epoch %zu/%zu loss %.4f%s%s grad_norm %.3g (max %.3g) clipped %zu skipped %zu "
+               "padding %.1f%% %.1f s",
+               epoch, epochs, loss, accs, vals, gmean, gmax, e->clipped, e->skipped,
+               100.0 * (isnan(pad) ? 0.0 : pad), e->seconds);
     if (!log)
         return 0;
     fprintf(log, "{\"epoch\":%zu", epoch);
     json_number(log, "loss", loss);
+    json_number(log, "acc", acc);
+    json_number(log, "val_loss", has_val ? e->val_loss : NAN);
+    json_number(log, "val_acc", has_val ? e->val_acc : NAN);
+    json_number(log, "val_balanced_acc", has_val ? e->val_bal : NAN);
+    fprintf(log, ",\"best\":%s", e->best ? "true" : "false");
     fprintf(log, ",\"updates\":%zu,\"skipped\":%zu,\"clipped\":%zu", e->updates, e->skipped,
             e->clipped);
     json_number(log, "grad_norm_mean", gmean);
     json_number(log, "grad_norm_max", gmax);
+    json_number(log, "padding", pad);
     json_number(log, "seconds", e->seconds);
     fputs("}\n", log);
     if (fflush(log) != 0 || ferror(log)) {
@@ -324,34 +830,90 @@ static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, FILE *log
     return 0;
 }
 
-/* The model: configuration, weights, provenance, class names and the state an exact resume
- * needs (optimizer moments and counters, the generator's state, epochs done). */
-static recur_model_t *make_model(const recur_config_t *cfg, const recur_real *params,
-                                 const recur_dataset_t *ds, const recur_optim_t *opt,
-                                 recur_optim_kind_t kind, gsl_rng *rng, size_t epochs, int argc,
-                                 char *argv[])
+/* ---- The model file --------------------------------------------------------------------------- */
+
+/* Weights and the training state at one moment (the best epoch), for --keep best. */
+typedef struct {
+    recur_real *params, *m, *v; /* (P) each; v NULL for SGD */
+    uint64_t step, skipped;
+    size_t epoch;
+    gsl_rng *rng;
+} snapshot_t;
+
+static void snapshot_free(snapshot_t *s)
+{
+    free(s->params);
+    free(s->m);
+    free(s->v);
+    gsl_rng_free(s->rng);
+}
+
+static int snapshot_take(snapshot_t *s, const recur_real *params, recur_optim_t *opt, size_t P,
+                         bool sgd, const gsl_rng *rng, size_t epoch)
+{
+    if (!s->params) {
+        s->params = malloc(P * sizeof *s->params);
+        s->m = malloc(P * sizeof *s->m);
+        s->v = sgd ? NULL : malloc(P * sizeof *s->v);
+        s->rng = gsl_rng_clone(rng);
+        if (!s->params || !s->m || (!sgd && !s->v) || !s->rng) {
+            recur_error("out of memory");
+            return RECUR_ENOMEM;
+        }
+    }
+    memcpy(s->params, params, P * sizeof *params);
+    memcpy(s->m, recur_optim_m(opt), P * sizeof *s->m);
+    if (s->v)
+        memcpy(s->v, recur_optim_v(opt), P * sizeof *s->v);
+    s->step = recur_optim_steps(opt);
+    s->skipped = recur_optim_skipped(opt);
+    s->epoch = epoch;
+    gsl_rng_memcpy(s->rng, rng);
+    return 0;
+}
+
+/* The model: configuration, weights, provenance, classes, the DNA encoding and the state an
+ * exact resume needs (optimizer moments and counters, the generator's state, epochs done). */
+static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
+                                 const recur_dataset_t *ds, const train_opts_t *o, bool dna,
+                                 int argc, char *argv[])
 {
     char cmdline[4096] = "recur ";
     recur_cli_join(cmdline + 6, sizeof cmdline - 6, argc, argv);
     recur_model_t *m = recur_model_alloc(cfg);
     if (!m)
         return NULL;
-    memcpy(recur_model_params(m), params, recur_param_count(cfg) * sizeof *params);
-    recur_train_state_t ts = {.step = recur_optim_steps(opt),
-                              .skipped = recur_optim_skipped(opt),
-                              .epoch = epochs,
+    const size_t P = recur_param_count(cfg);
+    memcpy(recur_model_params(m), s->params, P * sizeof *s->params);
+    recur_train_state_t ts = {.step = s->step,
+                              .skipped = s->skipped,
+                              .epoch = s->epoch,
                               .cursor = 0,
-                              .m = recur_optim_m((recur_optim_t *)opt),
-                              .v = kind == RECUR_OPT_SGD ? NULL
-                                                         : recur_optim_v((recur_optim_t *)opt),
-                              .rng_state = gsl_rng_state(rng),
-                              .rng_size = gsl_rng_size(rng)};
-    snprintf(ts.optimizer, sizeof ts.optimizer, "%s", recur_optim_name(kind));
-    snprintf(ts.rng_name, sizeof ts.rng_name, "%s", gsl_rng_name(rng));
-    if (recur_model_set_command_line(m, cmdline) != 0 ||
-        (ds->classes &&
-         recur_model_set_strings(m, "classes", (const char *const *)ds->classes, ds->O) != 0) ||
-        recur_model_set_train_state(m, &ts) != 0) {
+                              .m = s->m,
+                              .v = s->v,
+                              .rng_state = gsl_rng_state(s->rng),
+                              .rng_size = gsl_rng_size(s->rng)};
+    snprintf(ts.optimizer, sizeof ts.optimizer, "%s", recur_optim_name(o->kind));
+    snprintf(ts.rng_name, sizeof ts.rng_name, "%s", gsl_rng_name(s->rng));
+    const char *enc = "dna-onehot";
+    const double max_len = (double)o->in.dna.max_len, windows = o->in.dna.windows,
+                 n_zero = o->in.dna.n_zero, revcomp = o->revcomp;
+    int rc = recur_model_set_command_line(m, cmdline);
+    if (rc == 0 && ds->classes)
+        rc = recur_model_set_strings(m, "classes", (const char *const *)ds->classes, ds->O);
+    if (rc == 0 && dna)
+        rc = recur_model_set_strings(m, "encoding", &enc, 1);
+    if (rc == 0 && dna)
+        rc = recur_model_set_numbers(m, "dna_max_len", &max_len, 1);
+    if (rc == 0 && dna)
+        rc = recur_model_set_numbers(m, "dna_windows", &windows, 1);
+    if (rc == 0 && dna)
+        rc = recur_model_set_numbers(m, "dna_n_zero", &n_zero, 1);
+    if (rc == 0 && (dna || o->revcomp))
+        rc = recur_model_set_numbers(m, "dna_revcomp", &revcomp, 1);
+    if (rc == 0)
+        rc = recur_model_set_train_state(m, &ts);
+    if (rc != 0) {
         recur_model_free(m);
         return NULL;
     }
@@ -366,11 +928,14 @@ int main_train(int argc, char *argv[])
                       .max_bad_steps = 10,
                       .seed = 1,
                       .shuffle = true,
+                      .bucket = true,
                       .kind = RECUR_OPT_ADAM,
                       .lr = -1,
                       .momentum = -1,
                       .weight_decay = -1,
-                      .clip = 0};
+                      .clip = 0,
+                      .val_fraction = 0.1};
+    recur_cli_inputs_init(&o.in);
     recur_config_t cfg = {.cell = RECUR_CELL_LSTM,
                           .hidden_size = 64,
                           .num_layers = 1,
@@ -379,14 +944,19 @@ int main_train(int argc, char *argv[])
                           .dropout = 0.0};
     recur_init_t init = {.orthogonal_hh = false, .forget_bias = 0.0};
     int rc = RECUR_EXIT_USAGE;
-    recur_dataset_t *ds = NULL;
-    recur_dataset_batch_t *bb = NULL;
+    data_t d = {0};
+    recur_model_t *init_model = NULL;
+    recur_dataset_batch_t *bb = NULL, *vbb = NULL;
     gsl_rng *rng = NULL;
     recur_real *params = NULL; /* (P) flat parameter block */
-    size_t *order = NULL;      /* (N) record order of the current epoch */
+    size_t *order = NULL;      /* (rows per epoch) rows in batch order */
+    size_t *starts = NULL;     /* (batches per epoch) */
+    lenrow_t *tmp = NULL;      /* (B * BUCKET_BATCHES) */
+    unsigned char *flip = NULL; /* (B) strands of a batch */
     recur_optim_t *opt = NULL;
     recur_trainer_t *tr = NULL;
     recur_model_t *model = NULL;
+    snapshot_t best = {0};
     FILE *log = NULL;
 
     const int p = parse(argc, argv, &o, &cfg, &init);
@@ -395,17 +965,78 @@ int main_train(int argc, char *argv[])
         goto out;
     }
     recur_log_set_quiet(o.quiet);
+    o.in.dna.seq.threads = o.threads > 1 ? (int)o.threads : 0;
 
     rc = RECUR_EXIT_ERROR;
     if (check_output_dir(o.out) != 0)
         goto out;
-    if (!(ds = recur_dataset_load(o.data)))
+    if (o.init) {
+        if (!(init_model = recur_model_load(o.init)))
+            goto out;
+        cfg = *recur_model_config(init_model);
+        encoding_from_model(init_model, &o.in);
+        if (o.in.n_in && cfg.task == RECUR_TASK_REGRESS) {
+            recur_error("%s: a %s model cannot start a DNA classifier", o.init,
+                        recur_task_name(cfg.task));
+            goto out;
+        }
+        if (o.in.n_in && o.task_opt && o.in.dna.task != cfg.task) {
+            recur_error("--task %s: %s is a %s model", o.task_opt, o.init,
+                        recur_task_name(cfg.task));
+            rc = RECUR_EXIT_USAGE;
+            goto out;
+        }
+        if (o.in.dna.windows && !o.in.dna.max_len) {
+            recur_error("--windows needs --max-len N (the window length)");
+            rc = RECUR_EXIT_USAGE;
+            goto out;
+        }
+    }
+    rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!rng) {
+        recur_error("out of memory");
         goto out;
-    cfg.input_size = ds->F;
-    cfg.num_outputs = ds->O;
-    cfg.task = ds->task;
-    cfg.head = ds->head;
+    }
+    gsl_rng_set(rng, o.seed);
+    if (load_data(&o, init_model, rng, &d) != 0)
+        goto out;
+    const recur_dataset_t *ds = d.ds;
+    if (ds->task == RECUR_TASK_CLASSIFY && ds->O < 2) {
+        recur_error("only one class (%s) in the labels: a classifier needs two or more",
+                    ds->classes && ds->classes[0] ? ds->classes[0] : "0");
+        goto out;
+    }
+    if (d.n_train == 0) {
+        recur_error("no training rows left");
+        goto out;
+    }
+    if (init_model) {
+        if (ds->F != cfg.input_size || ds->O != cfg.num_outputs || ds->task != cfg.task ||
+            ds->head != cfg.head) {
+            recur_error("%s: the model (%zu inputs, %zu outputs, %s, %s head) does not fit the "
+                        "data (%zu features, %zu outputs, %s, %s head)",
+                        o.init, cfg.input_size, cfg.num_outputs, recur_task_name(cfg.task),
+                        recur_head_name(cfg.head), ds->F, ds->O, recur_task_name(ds->task),
+                        recur_head_name(ds->head));
+            goto out;
+        }
+    } else {
+        cfg.input_size = ds->F;
+        cfg.num_outputs = ds->O;
+        cfg.task = ds->task;
+        cfg.head = ds->head;
+    }
     if (recur_config_validate(&cfg) != 0) {
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
+    if (o.revcomp && (ds->F != RECUR_DNA_CHANNELS || ds->head != RECUR_HEAD_SEQ)) {
+        recur_error("--revcomp: needs DNA data (4 one-hot channels) with one label per record");
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
+    if (o.balance && (ds->task != RECUR_TASK_CLASSIFY || ds->head != RECUR_HEAD_SEQ)) {
+        recur_error("--class-weights auto: classify datasets with one label per record only");
         rc = RECUR_EXIT_USAGE;
         goto out;
     }
@@ -427,47 +1058,94 @@ int main_train(int argc, char *argv[])
     if (o.weight_decay >= 0)
         oc.weight_decay = o.weight_decay;
     oc.clip = o.clip;
-    const size_t P = recur_param_count(&cfg), N = ds->N;
-    const size_t B = o.batch_size < N ? o.batch_size : N;
+    const size_t P = recur_param_count(&cfg);
+    /* Rows per epoch: the training rows, or K x the largest class when balancing. */
+    size_t per_epoch = d.n_train;
+    if (o.balance) {
+        size_t *cnt = calloc(ds->O, sizeof *cnt), most = 0;
+        if (!cnt) {
+            recur_error("out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < d.n_train; i++)
+            cnt[ds->labels[d.train[i]]]++;
+        size_t present = 0;
+        for (size_t k = 0; k < ds->O; k++) {
+            most = cnt[k] > most ? cnt[k] : most;
+            present += cnt[k] > 0;
+        }
+        per_epoch = present * most;
+        free(cnt);
+    }
+    const size_t B = o.batch_size < per_epoch ? o.batch_size : per_epoch;
     const recur_train_opts_t to = {
         .tbptt = o.tbptt, .max_bad_steps = o.max_bad_steps, .nan_at_step = o.nan_at_step};
-    rng = gsl_rng_alloc(gsl_rng_mt19937);
     params = malloc(P * sizeof *params);
-    order = malloc(N * sizeof *order);
-    if (!rng || !params || !order) {
+    order = malloc(per_epoch * sizeof *order);
+    starts = malloc(((per_epoch + B - 1) / B) * sizeof *starts);
+    tmp = malloc(B * BUCKET_BATCHES * sizeof *tmp);
+    flip = calloc(B, 1);
+    if (!params || !order || !starts || !tmp || !flip) {
         recur_error("out of memory");
         goto out;
     }
-    gsl_rng_set(rng, o.seed);
-    if (recur_param_init(&cfg, &init, params, rng) != 0)
+    if (init_model)
+        memcpy(params, recur_model_params_const(init_model), P * sizeof *params);
+    else if (recur_param_init(&cfg, &init, params, rng) != 0)
         goto out;
     opt = recur_optim_alloc(&oc, P);
     tr = opt ? recur_trainer_alloc(&cfg, opt, &to, ds->T, B) : NULL;
     bb = recur_dataset_batch_alloc(ds, ds->T, B);
     if (!opt || !tr || !bb)
         goto out;
-    for (size_t i = 0; i < N; i++)
-        order[i] = i;
+    const bool seq_probs = cfg.head == RECUR_HEAD_SEQ && cfg.task != RECUR_TASK_REGRESS;
+    if (d.vds && !seq_probs && !(vbb = recur_dataset_batch_alloc(d.vds, d.vds->T, B)))
+        goto out;
+    if (d.vds && !seq_probs && d.vds->T > ds->T) {
+        recur_error("validation records (%zu steps) are longer than training ones (%zu)",
+                    d.vds->T, ds->T);
+        goto out;
+    }
     if (cfg.dropout > 0 && cfg.num_layers == 1)
         recur_info("note: --dropout acts between layers; with one layer it has no effect");
+    describe_data(&d, &o);
     recur_info("%zu records of up to %zu steps, %zu features, %s (%s head, %zu outputs); "
                "%s H %zu L %zu%s, %zu parameters",
-               N, ds->T, ds->F, recur_task_name(cfg.task), recur_head_name(cfg.head), ds->O,
-               recur_cell_name(cfg.cell), cfg.hidden_size, cfg.num_layers,
+               d.n_train, ds->T, ds->F, recur_task_name(cfg.task), recur_head_name(cfg.head),
+               ds->O, recur_cell_name(cfg.cell), cfg.hidden_size, cfg.num_layers,
                cfg.bidirectional ? " bidirectional" : "", P);
+    if (o.balance)
+        recur_info("--class-weights auto: %zu rows per epoch (every class drawn up to the "
+                   "largest)",
+                   per_epoch);
 
+    const bool has_val = d.vds && d.n_val > 0;
+    double best_loss = INFINITY;
+    size_t since_best = 0, epochs_run = 0;
     for (size_t epoch = 1; epoch <= o.epochs; epoch++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (o.shuffle)
-            gsl_ran_shuffle(rng, order, N, sizeof *order);
+        size_t n_rows, n_batches;
+        if (epoch_order(&o, &d, B, rng, order, &n_rows, starts, &n_batches, tmp) != 0)
+            goto out;
         epoch_t e = {0};
-        for (size_t s = 0; s < N; s += B) {
-            const size_t nb = N - s < B ? N - s : B;
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            const size_t s = starts[bi];
+            const size_t nb = n_rows - s < B ? n_rows - s : B;
             recur_batch_t b;
             recur_train_stats_t st;
             if (recur_dataset_batch(ds, order + s, nb, bb, &b) != 0)
                 goto out;
+            if (o.revcomp) {
+                for (size_t i = 0; i < nb; i++)
+                    flip[i] = (unsigned char)gsl_rng_uniform_int(rng, 2);
+                recur_dna_revcomp_batch(bb->x, bb->mask, b.T, nb, flip);
+            }
+            size_t valid = 0;
+            for (size_t i = 0; i < b.T * nb; i++)
+                valid += b.mask[i] != 0;
+            e.steps += b.T * nb;
+            e.padded_steps += b.T * nb - valid;
             const int trc = recur_trainer_batch(tr, params, &b, rng, &st);
             if (trc == RECUR_EDIVERGED) { /* logged by the trainer; -o stays untouched */
                 rc = RECUR_EXIT_DIVERGED;
@@ -475,6 +1153,8 @@ int main_train(int argc, char *argv[])
             }
             if (trc != 0)
                 goto out;
+            if (seq_probs && (o.tbptt == 0 || o.tbptt >= b.T))
+                count_right(recur_trainer_engine(tr), &b, &e);
             e.loss_sum += st.loss * (double)st.terms;
             e.terms += st.terms;
             e.updates += st.updates;
@@ -484,13 +1164,38 @@ int main_train(int argc, char *argv[])
             e.grad_norm_max =
                 st.grad_norm_max > e.grad_norm_max ? st.grad_norm_max : e.grad_norm_max;
         }
+        if (has_val) {
+            if (validate(&cfg, params, &d, B, o.revcomp, tr, vbb, &e) != 0)
+                goto out;
+            if (e.val_loss < best_loss) {
+                best_loss = e.val_loss;
+                since_best = 0;
+                e.best = true;
+                if (!o.keep_last && snapshot_take(&best, params, opt, P, o.kind == RECUR_OPT_SGD,
+                                                  rng, epoch) != 0)
+                    goto out;
+            } else {
+                since_best++;
+            }
+        }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         e.seconds = seconds(&t0, &t1);
-        if (report_epoch(epoch, o.epochs, &e, log, o.log) != 0)
+        if (report_epoch(epoch, o.epochs, &e, has_val, log, o.log) != 0)
             goto out;
+        epochs_run = epoch;
+        if (has_val && o.patience && since_best >= o.patience) {
+            recur_info("early stop: no lower validation loss in %zu epochs", o.patience);
+            break;
+        }
     }
 
-    if (!(model = make_model(&cfg, params, ds, opt, o.kind, rng, o.epochs, argc, argv)))
+    if (!best.params || o.keep_last) {
+        if (snapshot_take(&best, params, opt, P, o.kind == RECUR_OPT_SGD, rng, epochs_run) != 0)
+            goto out;
+    } else {
+        recur_info("keeping epoch %zu (validation loss %.4f)", best.epoch, best_loss);
+    }
+    if (!(model = make_model(&cfg, &best, ds, &o, d.set != NULL, argc, argv)))
         goto out;
     if (recur_model_save(model, o.out) != 0)
         goto out;
@@ -502,12 +1207,19 @@ out:
         rc = RECUR_EXIT_ERROR;
     }
     recur_model_free(model);
+    snapshot_free(&best);
     recur_dataset_batch_free(bb);
+    recur_dataset_batch_free(vbb);
     recur_trainer_free(tr);
     recur_optim_free(opt);
+    free(flip);
+    free(tmp);
+    free(starts);
     free(order);
     free(params);
     gsl_rng_free(rng);
-    recur_dataset_free(ds);
+    data_free(&d);
+    recur_model_free(init_model);
+    recur_cli_inputs_free(&o.in);
     return rc;
 }

@@ -1,12 +1,14 @@
 /* recur/cli.h - option-parsing helpers shared by the command-line front ends (src/cmd_*.c):
- * checked number parsing, the architecture options every model-building command accepts, and
- * one-line usage errors. Errors are logged through recur_error() ("recur CMD: ..."). */
+ * checked number parsing, the architecture options every model-building command accepts, the
+ * DNA input options of train / eval / predict / encode, and one-line usage errors. Errors are
+ * logged through recur_error() ("recur CMD: ..."). */
 #ifndef RECUR_CLI_H
 #define RECUR_CLI_H
 
 #include <getopt.h>
 
 #include <recur/common.h>
+#include <recur/dna.h>
 #include <recur/engine.h>
 
 /* Exit statuses of the recur binary (DESIGN.md). */
@@ -57,6 +59,97 @@ extern const char recur_cli_arch_help[];
  * is an architecture option and its value is good, 0 when code is not an architecture option
  * (nothing changed), RECUR_EINVAL (logged: "--hidden: ...") when the value is bad. */
 int recur_cli_arch_option(int code, const char *arg, recur_config_t *cfg, recur_init_t *init);
+
+/* Long-option codes of the DNA input options shared by train, eval, predict and encode; far
+ * above RECUR_CLI_FIRST_FREE so that commands' own codes never reach them. */
+enum {
+    RECUR_CLI_IN_FASTA = 1024,
+    RECUR_CLI_IN_BAM,
+    RECUR_CLI_IN_BED,
+    RECUR_CLI_IN_REF,
+    RECUR_CLI_IN_LABEL_COLUMN,
+    RECUR_CLI_IN_FLANK,
+    RECUR_CLI_IN_REGION,
+    RECUR_CLI_IN_MIN_MAPQ,
+    RECUR_CLI_IN_REQUIRE_FLAGS,
+    RECUR_CLI_IN_EXCLUDE_FLAGS,
+    RECUR_CLI_IN_LABEL_TAG,
+    RECUR_CLI_IN_LABELS,
+    RECUR_CLI_IN_SKIP_UNLABELLED,
+    RECUR_CLI_IN_MAX_LEN,
+    RECUR_CLI_IN_WINDOWS,
+    RECUR_CLI_IN_N_ZERO,
+    RECUR_CLI_IN_DATA,
+    RECUR_CLI_IN_VAL_FASTA, /* train only: explicit validation inputs */
+    RECUR_CLI_IN_VAL_BAM,
+    RECUR_CLI_IN_VAL_BED,
+    RECUR_CLI_IN_VAL_DATA
+};
+
+// clang-format off
+/* The input options (every DNA command). */
+#define RECUR_CLI_INPUT_LONGOPTS                                                  \
+    {"fasta", required_argument, NULL, RECUR_CLI_IN_FASTA},                       \
+    {"bam", required_argument, NULL, RECUR_CLI_IN_BAM},                           \
+    {"bed", required_argument, NULL, RECUR_CLI_IN_BED},                           \
+    {"ref", required_argument, NULL, RECUR_CLI_IN_REF},                           \
+    {"label-column", required_argument, NULL, RECUR_CLI_IN_LABEL_COLUMN},         \
+    {"flank", required_argument, NULL, RECUR_CLI_IN_FLANK},                       \
+    {"region", required_argument, NULL, RECUR_CLI_IN_REGION},                     \
+    {"min-mapq", required_argument, NULL, RECUR_CLI_IN_MIN_MAPQ},                 \
+    {"require-flags", required_argument, NULL, RECUR_CLI_IN_REQUIRE_FLAGS},       \
+    {"exclude-flags", required_argument, NULL, RECUR_CLI_IN_EXCLUDE_FLAGS},       \
+    {"label-tag", required_argument, NULL, RECUR_CLI_IN_LABEL_TAG},               \
+    {"labels", required_argument, NULL, RECUR_CLI_IN_LABELS},                     \
+    {"skip-unlabelled", no_argument, NULL, RECUR_CLI_IN_SKIP_UNLABELLED},         \
+    {"max-len", required_argument, NULL, RECUR_CLI_IN_MAX_LEN},                   \
+    {"windows", no_argument, NULL, RECUR_CLI_IN_WINDOWS},                         \
+    {"n-zero", no_argument, NULL, RECUR_CLI_IN_N_ZERO},                           \
+    {"data", required_argument, NULL, RECUR_CLI_IN_DATA}
+/* Explicit validation inputs (train). */
+#define RECUR_CLI_VAL_LONGOPTS                                                    \
+    {"val-fasta", required_argument, NULL, RECUR_CLI_IN_VAL_FASTA},               \
+    {"val-bam", required_argument, NULL, RECUR_CLI_IN_VAL_BAM},                   \
+    {"val-bed", required_argument, NULL, RECUR_CLI_IN_VAL_BED},                   \
+    {"val-data", required_argument, NULL, RECUR_CLI_IN_VAL_DATA}
+// clang-format on
+
+/* Option help for the input options and for the validation inputs, for usage texts. */
+extern const char recur_cli_input_help[];
+extern const char recur_cli_val_help[];
+
+/* What the input options set. Initialise with recur_cli_inputs_init(), free with
+ * recur_cli_inputs_free(). */
+typedef struct {
+    recur_dna_input_t *in;  /* (n_in) --fasta / --bed / --bam in command-line order */
+    size_t n_in, cap_in;
+    recur_dna_input_t *val; /* (n_val) --val-fasta / --val-bed / --val-bam */
+    size_t n_val, cap_val;
+    const char *data;       /* --data */
+    const char *val_data;   /* --val-data */
+    recur_dna_opts_t dna;   /* encoding, labels and reader options (seq.threads: the caller) */
+    uint32_t given;         /* bit (code - RECUR_CLI_IN_FASTA) set: that option appeared */
+} recur_cli_inputs_t;
+
+/* True when input option `code` appeared on the command line. */
+static inline bool recur_cli_input_given(const recur_cli_inputs_t *in, int code)
+{
+    return (in->given >> (code - RECUR_CLI_IN_FASTA)) & 1u;
+}
+
+void recur_cli_inputs_init(recur_cli_inputs_t *in);
+void recur_cli_inputs_free(recur_cli_inputs_t *in);
+
+/* Applies input option `code` with argument arg. Returns 1 when code is an input option and
+ * its value is good, 0 when it is not an input option (nothing changed), RECUR_EINVAL or
+ * RECUR_ENOMEM (logged) otherwise. */
+int recur_cli_input_option(int code, const char *arg, recur_cli_inputs_t *in);
+
+/* Checks the input options together once parsing is done: raw inputs and --data exclude each
+ * other (so do the validation ones), --bed needs --ref, the BAM options need --bam, the BED
+ * options --bed, and the encoding and label options raw inputs. Whether any input was given at
+ * all is the command's to check. 0, or RECUR_EINVAL with one logged line. */
+int recur_cli_inputs_check(const recur_cli_inputs_t *in) RECUR_WUR;
 
 /* Parse a whole decimal integer in [lo, hi] (no sign for size_t, no trailing characters) or a
  * finite number in [lo, hi]. 0 or RECUR_EINVAL, logged as "<name>: expected ..., got '<arg>'". */
