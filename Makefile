@@ -36,7 +36,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%) $(DTEST_SRC:tests/%.c=$(O)/tests
 TEST_COMMON := tests/testutil.c
 
 DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
-            check python3-torch python3-h5py python3-numpy
+            check samtools python3-torch python3-h5py python3-numpy
 
 .PHONY: all test deps deps-fuzz sanitize fuzz lint bench clean install help demo check-build
 .DELETE_ON_ERROR:
@@ -130,8 +130,8 @@ fuzz: deps-fuzz
 	@for f in $(FUZZ_BIN); do \
 	    n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	    echo "== $$n for $(FUZZ_SECONDS) s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 build/fuzz/corpus-$$n \
-	        tests/fuzz/corpus/$$n || exit 1; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -close_fd_mask=2 \
+	        build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
 bench: all

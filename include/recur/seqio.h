@@ -4,6 +4,31 @@
  * One reader type for all sources; records come out one at a time, htslib-style:
  * recur_seqreader_next() returns >= 0 for a record, -1 at end of input, < -1 on error (logged
  * as one line naming the file and the record). */
+
+/* Behaviour common to every source (src/seqio.c):
+ * - Bases: the IUPAC nucleotide codes A C G T N R Y S W K M B D H V in either case, returned
+ *   uppercased, U returned as T. Anything else (gaps '-' and '.', '*', digits, blanks, control
+ *   bytes) is an error naming the record and the 1-based base. CRLF line ends are accepted.
+ * - FASTA/FASTQ: one reader for both (kseq); a file is FASTQ when its first byte is '@'. Errors:
+ *   no record at all (empty file), text before the first header, a header without a name or
+ *   without a sequence, FASTQ quality of the wrong length or missing, a record over the cap
+ *   (refused while streaming, so memory stays bounded), a truncated or corrupt gzip/BGZF stream
+ *   (a BGZF file without its end-of-file block is refused at open). Duplicate names pass.
+ * - BED: messages say "line N"; columns are tab-separated (space-separated when a line has no
+ *   tab); '#', "track", "browser" and blank lines are skipped; the name is column 4 unless empty
+ *   or ".", else chrom:start-end with "(+)"/"(-)" when column 6 gives a strand (BED coordinates,
+ *   as `bedtools getfasta -s`); column 6 must be '+', '-' or '.'; a label column replaces label;
+ *   a file without any interval is an error. A missing .fai (and .gzi for bgzip) is built next
+ *   to the reference, as `samtools faidx` would.
+ * - SAM/BAM/CRAM: opts == NULL means the default filters (exclude RECUR_SEQIO_DEFAULT_EXCLUDE);
+ *   the filters are samtools view's -q, -f, -F; several regions separated by blanks give each
+ *   read once (as samtools view -M); a named label_tag replaces label, and a read without the
+ *   tag has label NULL (string, character and integer tags; other types are an error); no read
+ *   passing the filters is not an error. CRAM without opts->ref follows htslib (REF_PATH, ...).
+ * - max_record_len is capped at 5 * 10^8 (kseq counts in int).
+ * - After an error, recur_seqreader_next() returns the same error again without logging.
+ * - htslib's own stderr messages are silenced during the calls unless the program raised its
+ *   log level above warnings. */
 #ifndef RECUR_SEQIO_H
 #define RECUR_SEQIO_H
 
@@ -63,7 +88,8 @@ void recur_dna_revcomp(const char *seq, size_t len, char *out);
 
 /* Splits "FILE:LABEL" at the last ':' when what follows it is not empty and contains no '/';
  * writes a copy of the file part into file (size n) and points *label at the label (or NULL).
- * Returns 0, or RECUR_EINVAL when the file part does not fit. */
+ * Returns 0, or RECUR_EINVAL when the file part does not fit (not logged: the caller names the
+ * option). */
 int recur_split_file_label(const char *arg, char *file, size_t n, const char **label) RECUR_WUR;
 
 #endif
