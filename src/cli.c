@@ -341,8 +341,7 @@ int recur_cli_inputs_check(const recur_cli_inputs_t *in)
                     {RECUR_CLI_IN_REQUIRE_FLAGS, "--require-flags"},
                     {RECUR_CLI_IN_EXCLUDE_FLAGS, "--exclude-flags"},
                     {RECUR_CLI_IN_LABEL_TAG, "--label-tag"}},
-      bed_only[] = {{RECUR_CLI_IN_LABEL_COLUMN, "--label-column"},
-                    {RECUR_CLI_IN_FLANK, "--flank"}};
+      bed_only[] = {{RECUR_CLI_IN_LABEL_COLUMN, "--label-column"}, {RECUR_CLI_IN_FLANK, "--flank"}};
     const char *why = NULL, *opt = NULL;
     if (in->data && in->n_in)
         why = "--data and raw inputs (--fasta, --bed, --bam) exclude each other";

@@ -69,105 +69,108 @@ typedef struct {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "Usage: recur train (--fasta FILE[:LABEL] ... | --bed FILE --ref FASTA | --bam FILE\n"
-            "                    | --data FILE) -o MODEL [options]\n"
-            "\n"
-            "Fits a recurrent network to labelled DNA records, or to an encoded dataset, by\n"
-            "mini-batch backpropagation through time and writes the model file MODEL (HDF5,\n"
-            "written to a temporary name and renamed, so an existing MODEL is replaced only by a\n"
-            "complete file). Records are one-hot encoded (A, C, G, T; N and other IUPAC codes\n"
-            "0.25 each); classes are the labels in order of first appearance on the command\n"
-            "line. The input size, head and number of outputs come from the data, so --input,\n"
-            "--outputs and --head are refused (and --task with --data). The model keeps the\n"
-            "classes and the encoding, so that eval and predict need only -m MODEL.\n"
-            "\n"
-            "Example:\n"
-            "  recur train --fasta pos.fa:promoter --fasta neg.fa:background -o m.h5\n"
-            "\n"
-            "Inputs (raw inputs or --data):\n"
-            "%s"
-            "  --task classify|multilabel\n"
-            "                          one label per record (softmax), or several (sigmoids)\n"
-            "                          (default classify)\n"
-            "  -o, --output MODEL      model file to write\n"
-            "\n"
-            "Validation (the model written is the epoch with the lowest validation loss):\n"
-            "  --val-fraction F        stratified random share of the records held out (seeded;\n"
-            "                          windows of one record stay together; default 0.1; 0 = none)\n"
-            "%s"
-            "  --patience N            stop after N epochs without a lower validation loss\n"
-            "                          (default 0: run every epoch)\n"
-            "  --keep best|last        model to write: the best validation epoch (default) or\n"
-            "                          the last\n"
-            "\n"
-            "Architecture (defaults: lstm, H 64, L 1, pool last; refused with --init):\n"
-            "  --cell rnn|lstm|gru     recurrent cell\n"
-            "  --hidden H              hidden units per layer and direction (1..65536)\n"
-            "  --layers L              stacked layers (1..64)\n"
-            "  --bidirectional         add a reverse direction to every layer\n"
-            "  --pool last|mean|max    sequence-head pooling over the valid steps\n"
-            "  --dropout P             dropout on the outputs of every layer but the last,\n"
-            "                          during training (0 <= P < 1, default 0)\n"
-            "  --orthogonal            orthogonal recurrent weights at initialisation\n"
-            "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n"
-            "  --init MODEL            start from this model's architecture and weights (its\n"
-            "                          classes and encoding too, unless given here)\n"
-            "\n"
-            "Training:\n"
-            "  --epochs N              passes over the training records (default 10)\n"
-            "  --batch-size B          records per batch (default 32)\n"
-            "  --optimizer sgd|adam|adamw\n"
-            "                          update rule with PyTorch's semantics (default adam)\n"
-            "  --lr X                  learning rate (default: 0.001 for adam/adamw, 0.01 sgd)\n"
-            "  --momentum M            SGD momentum (sgd only, default 0)\n"
-            "  --weight-decay W        L2 for sgd/adam, decoupled for adamw (defaults 0, 0,\n"
-            "                          0.01)\n"
-            "  --clip NORM             rescale the gradient to global L2 norm NORM when above it\n"
-            "                          (default 0: off)\n"
-            "  --tbptt K               truncated BPTT: one update per window of K steps, state\n"
-            "                          carried across windows (default 0: full BPTT)\n"
-            "  --class-weights auto|none\n"
-            "                          auto: balance the classes by oversampling - every epoch\n"
-            "                          each class is drawn up to the size of the largest (the\n"
-            "                          expected gradient of weighted cross-entropy with weights\n"
-            "                          1/count); classify only (default none)\n"
-            "  --revcomp               augmentation: each record is reverse-complemented with\n"
-            "                          probability 1/2, drawn anew every epoch (DNA data only);\n"
-            "                          eval and predict then average both strands by default\n"
-            "  --seed N                seed of the one random generator (mt19937) used for the\n"
-            "                          validation split, the initial weights, the shuffling,\n"
-            "                          the strands and dropout (default 1); the same seed and\n"
-            "                          -@ give bit-identical weights\n"
-            "  --no-shuffle            visit the records in input order every epoch (no\n"
-            "                          shuffling, no bucketing)\n"
-            "  --no-bucket             shuffle without grouping records of similar length\n"
-            "                          (by default records are sorted by length within shuffled\n"
-            "                          chunks of %d batches, and the batches shuffled)\n"
-            "  -@, --threads N         OpenBLAS and htslib decompression threads (default 1)\n"
-            "  --max-bad-steps N       stop as diverged after N consecutive updates whose loss\n"
-            "                          or gradient is not finite (default 10); such updates\n"
-            "                          are skipped, the weights unchanged\n"
-            "  --nan-at-step N         testing hook: make the gradient of update N (1-based)\n"
-            "                          NaN, to exercise the skipping and divergence paths\n"
-            "\n"
-            "Output:\n"
-            "  --log FILE              one JSON object per epoch (epoch, loss, acc, val_loss,\n"
-            "                          val_acc, val_balanced_acc, best, updates, skipped,\n"
-            "                          clipped, grad_norm_mean, grad_norm_max, padding, seconds;\n"
-            "                          null when not a number); - = standard output\n"
-            "  -q, --quiet             no progress lines on stderr\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "Each epoch prints one line on stderr: the mean training loss and the running\n"
-            "accuracy of its batches (before each update), the validation loss and accuracy\n"
-            "(marked * when the best so far), the mean and largest gradient norm before clipping,\n"
-            "the clipped and skipped updates, the share of padded steps in the batches, the time.\n"
-            "\n"
-            "Exit status: 0 ok; 1 bad input or I/O error (the inputs, the log, the model file, a\n"
-            "single class); 2 usage error (missing inputs or -o, bad option values); 3 training\n"
-            "diverged (the model file is not written and an existing one is left as it was).\n",
-            recur_cli_input_help, recur_cli_val_help, BUCKET_BATCHES);
+    fprintf(
+        fp,
+        "Usage: recur train --data FILE -o MODEL [options]\n"
+        "       recur train --fasta FILE[:LABEL] ... -o MODEL [options]\n"
+        "       recur train (--bed FILE --ref FASTA | --bam FILE[:LABEL]) ... -o MODEL [...]\n"
+        "\n"
+        "Fits a recurrent network to labelled DNA records, or to an encoded dataset, by\n"
+        "mini-batch backpropagation through time and writes the model file MODEL (HDF5,\n"
+        "written to a temporary name and renamed, so an existing MODEL is replaced only by a\n"
+        "complete file). Records are one-hot encoded (A, C, G, T; N and other IUPAC codes\n"
+        "0.25 each); classes are the labels in order of first appearance on the command\n"
+        "line. The input size, head and number of outputs come from the data, so --input,\n"
+        "--outputs and --head are refused (and --task with --data). The model keeps the\n"
+        "classes and the encoding, so that eval and predict need only -m MODEL.\n"
+        "\n"
+        "Example:\n"
+        "  recur train --fasta pos.fa:promoter --fasta neg.fa:background -o m.h5\n"
+        "\n"
+        "Inputs (raw inputs or --data):\n"
+        "%s"
+        "  --task classify|multilabel\n"
+        "                          one label per record (softmax), or several (sigmoids)\n"
+        "                          (default classify)\n"
+        "  -o, --output MODEL      model file to write\n"
+        "\n"
+        "Validation (the model written is the epoch with the lowest validation loss):\n"
+        "  --val-fraction F        stratified random share of the records held out (seeded;\n"
+        "                          windows of one record stay together; default 0.1; 0 = none)\n"
+        "%s"
+        "  --patience N            stop after N epochs without a lower validation loss\n"
+        "                          (default 0: run every epoch)\n"
+        "  --keep best|last        model to write: the best validation epoch (default) or\n"
+        "                          the last\n"
+        "\n"
+        "Architecture (defaults: lstm, H 64, L 1, pool last; refused with --init):\n"
+        "  --cell rnn|lstm|gru     recurrent cell\n"
+        "  --hidden H              hidden units per layer and direction (1..65536)\n"
+        "  --layers L              stacked layers (1..64)\n"
+        "  --bidirectional         add a reverse direction to every layer\n"
+        "  --pool last|mean|max    sequence-head pooling over the valid steps\n"
+        "  --dropout P             dropout on the outputs of every layer but the last,\n"
+        "                          during training (0 <= P < 1, default 0)\n"
+        "  --orthogonal            orthogonal recurrent weights at initialisation\n"
+        "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n"
+        "  --init MODEL            start from this model's architecture and weights (its\n"
+        "                          classes and encoding too, unless given here)\n"
+        "\n"
+        "Training:\n"
+        "  --epochs N              passes over the training records (default 10)\n"
+        "  --batch-size B          records per batch (default 32)\n"
+        "  --optimizer sgd|adam|adamw\n"
+        "                          update rule with PyTorch's semantics (default adam)\n"
+        "  --lr X                  learning rate (default: 0.001 for adam/adamw, 0.01 sgd)\n"
+        "  --momentum M            SGD momentum (sgd only, default 0)\n"
+        "  --weight-decay W        L2 for sgd/adam, decoupled for adamw (defaults 0, 0,\n"
+        "                          0.01)\n"
+        "  --clip NORM             rescale the gradient to global L2 norm NORM when above it\n"
+        "                          (default 0: off)\n"
+        "  --tbptt K               truncated BPTT: one update per window of K steps, state\n"
+        "                          carried across windows (default 0: full BPTT)\n"
+        "  --class-weights auto|none\n"
+        "                          auto: balance the classes by oversampling - every epoch\n"
+        "                          each class is drawn up to the size of the largest (the\n"
+        "                          expected gradient of weighted cross-entropy with weights\n"
+        "                          1/count); classify only (default none)\n"
+        "  --revcomp               augmentation: each record is reverse-complemented with\n"
+        "                          probability 1/2, drawn anew every epoch (DNA data only);\n"
+        "                          eval and predict then average both strands by default\n"
+        "  --seed N                seed of the one random generator (mt19937) used for the\n"
+        "                          validation split, the initial weights, the shuffling,\n"
+        "                          the strands and dropout (default 1); the same seed and\n"
+        "                          -@ give bit-identical weights\n"
+        "  --no-shuffle            visit the records in input order every epoch (no\n"
+        "                          shuffling, no bucketing)\n"
+        "  --no-bucket             shuffle without grouping records of similar length\n"
+        "                          (by default records are sorted by length within shuffled\n"
+        "                          chunks of %d batches, and the batches shuffled)\n"
+        "  -@, --threads N         OpenBLAS and htslib decompression threads (default 1)\n"
+        "  --max-bad-steps N       stop as diverged after N consecutive updates whose loss\n"
+        "                          or gradient is not finite (default 10); such updates\n"
+        "                          are skipped, the weights unchanged\n"
+        "  --nan-at-step N         testing hook: make the gradient of update N (1-based)\n"
+        "                          NaN, to exercise the skipping and divergence paths\n"
+        "\n"
+        "Output:\n"
+        "  --log FILE              one JSON object per epoch (epoch, loss, acc, val_loss,\n"
+        "                          val_acc, val_balanced_acc, best, updates, skipped,\n"
+        "                          clipped, grad_norm_mean, grad_norm_max, padding, seconds;\n"
+        "                          null when not a number); - = standard output\n"
+        "  -q, --quiet             no progress lines on stderr\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "Each epoch prints one line on stderr: the mean training loss and the running\n"
+        "accuracy of its batches (before each update), the validation loss and accuracy\n"
+        "(marked * when the best so far), the mean and largest gradient norm before clipping,\n"
+        "the clipped and skipped updates, the share of padded steps in the batches, the time.\n"
+        "\n"
+        "Exit status: 0 ok; 1 bad input or I/O error (the inputs, the log, the model file, a\n"
+        "single class); 2 usage error (missing inputs or -o, bad option values);\n"
+        "3 training diverged (the model file is not written and an existing one is left as\n"
+        "it was).\n",
+        recur_cli_input_help, recur_cli_val_help, BUCKET_BATCHES);
 }
 
 /* Elapsed seconds between two monotonic times. */
@@ -425,13 +428,13 @@ static int check_output_dir(const char *out)
 
 /* Training and validation rows. */
 typedef struct {
-    recur_dna_set_t *set, *vset; /* raw inputs (NULL with --data) */
+    recur_dna_set_t *set, *vset;       /* raw inputs (NULL with --data) */
     recur_dataset_t *loaded, *vloaded; /* --data / --val-data */
-    const recur_dataset_t *ds;   /* training rows live here */
-    const recur_dataset_t *vds;  /* validation rows live here (ds when split), or NULL */
-    size_t *train, n_train;      /* rows of ds */
-    size_t *val, n_val;          /* rows of vds */
-    bool split;                  /* validation split off ds */
+    const recur_dataset_t *ds;         /* training rows live here */
+    const recur_dataset_t *vds;        /* validation rows live here (ds when split), or NULL */
+    size_t *train, n_train;            /* rows of ds */
+    size_t *val, n_val;                /* rows of vds */
+    bool split;                        /* validation split off ds */
 } data_t;
 
 static void data_free(data_t *d)
@@ -477,8 +480,7 @@ static bool same_classes(const recur_dataset_t *ds, const char *const *cls, size
 static int load_data(train_opts_t *o, const recur_model_t *init_model, gsl_rng *rng, data_t *d)
 {
     size_t n_cls = 0;
-    const char *const *cls = init_model ? recur_model_strings(init_model, "classes", &n_cls)
-                                        : NULL;
+    const char *const *cls = init_model ? recur_model_strings(init_model, "classes", &n_cls) : NULL;
     if (o->in.n_in) {
         recur_dna_opts_t dopt = o->in.dna;
         if (init_model) {
@@ -556,8 +558,7 @@ static void describe_data(const data_t *d, const train_opts_t *o)
         if (s->truncated)
             recur_info("truncated %zu records to %zu bases", s->truncated, o->in.dna.max_len);
         if (s->tiled)
-            recur_info("tiled %zu records into windows of %zu bases", s->tiled,
-                       o->in.dna.max_len);
+            recur_info("tiled %zu records into windows of %zu bases", s->tiled, o->in.dna.max_len);
         if (s->filtered)
             recur_info("%llu reads passed over by the filters", (unsigned long long)s->filtered);
         if (s->tsv_unused)
@@ -579,8 +580,8 @@ static void describe_data(const data_t *d, const train_opts_t *o)
         recur_info("training rows per class: %s", line);
     }
     if (d->split)
-        recur_info("validation: %zu of %zu rows held out (--val-fraction %g, %s)", d->n_val,
-                   ds->N, o->val_fraction,
+        recur_info("validation: %zu of %zu rows held out (--val-fraction %g, %s)", d->n_val, ds->N,
+                   o->val_fraction,
                    ds->task == RECUR_TASK_CLASSIFY ? "stratified by class" : "at random");
     else if (d->vds)
         recur_info("validation: %zu rows from %s", d->n_val,
@@ -609,8 +610,7 @@ static int cmp_lenrow(const void *a, const void *b)
  * length within chunks of BUCKET_BATCHES batches whose batches are then shuffled. starts gets
  * the first position of each batch (*n_batches). */
 static int epoch_order(const train_opts_t *o, const data_t *d, size_t B, gsl_rng *rng,
-                       size_t *order, size_t *n, size_t *starts, size_t *n_batches,
-                       lenrow_t *tmp)
+                       size_t *order, size_t *n, size_t *starts, size_t *n_batches, lenrow_t *tmp)
 {
     const recur_dataset_t *ds = d->ds;
     size_t m = 0;
@@ -625,7 +625,8 @@ static int epoch_order(const train_opts_t *o, const data_t *d, size_t B, gsl_rng
         }
         size_t most = 0;
         for (size_t i = 0; i < d->n_train; i++)
-            count[ds->labels[d->train[i]]]++;
+            if (ds->labels[d->train[i]] >= 0) /* unlabelled rows add no loss term */
+                count[ds->labels[d->train[i]]]++;
         for (size_t k = 0; k < K; k++) {
             at[k + 1] = at[k] + count[k];
             most = count[k] > most ? count[k] : most;
@@ -634,7 +635,8 @@ static int epoch_order(const train_opts_t *o, const data_t *d, size_t B, gsl_rng
         for (size_t k = 0; k < K; k++)
             fill[k] = at[k];
         for (size_t i = 0; i < d->n_train; i++)
-            by[fill[ds->labels[d->train[i]]]++] = d->train[i];
+            if (ds->labels[d->train[i]] >= 0)
+                by[fill[ds->labels[d->train[i]]]++] = d->train[i];
         for (size_t k = 0; k < K; k++) {
             const size_t nk = at[k + 1] - at[k];
             for (size_t j = 0; j < nk; j++)
@@ -688,6 +690,8 @@ static void count_right(const recur_engine_t *e, const recur_batch_t *b, epoch_t
     size_t rows;
     const recur_real *z = recur_engine_outputs(e, &rows); /* (B, O) */
     const size_t O = cfg->num_outputs;
+    if (!z || rows != b->B) /* the engine's last forward was not this whole batch */
+        return;
     for (size_t i = 0; i < b->B; i++) {
         const recur_real *zi = z + i * O;
         if (cfg->task == RECUR_TASK_CLASSIFY) {
@@ -712,9 +716,8 @@ static void count_right(const recur_engine_t *e, const recur_batch_t *b, epoch_t
 /* Validation loss, accuracy and balanced accuracy of params on the validation rows. Sequence-head
  * classifiers: from the probabilities (both strands averaged with revcomp); other datasets: the
  * trainer's loss only (accuracies NaN). */
-static int validate(const recur_config_t *cfg, const recur_real *params, const data_t *d,
-                    size_t B, bool revcomp, recur_trainer_t *tr, recur_dataset_batch_t *vbb,
-                    epoch_t *ep)
+static int validate(const recur_config_t *cfg, const recur_real *params, const data_t *d, size_t B,
+                    bool revcomp, recur_trainer_t *tr, recur_dataset_batch_t *vbb, epoch_t *ep)
 {
     const recur_dataset_t *vs = d->vds;
     const size_t n = d->n_val, O = cfg->num_outputs;
@@ -830,7 +833,8 @@ static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, bool has_
     return 0;
 }
 
-/* ---- The model file --------------------------------------------------------------------------- */
+/* ---- The model file ---------------------------------------------------------------------------
+ */
 
 /* Weights and the training state at one moment (the best epoch), for --keep best. */
 typedef struct {
@@ -948,10 +952,10 @@ int main_train(int argc, char *argv[])
     recur_model_t *init_model = NULL;
     recur_dataset_batch_t *bb = NULL, *vbb = NULL;
     gsl_rng *rng = NULL;
-    recur_real *params = NULL; /* (P) flat parameter block */
-    size_t *order = NULL;      /* (rows per epoch) rows in batch order */
-    size_t *starts = NULL;     /* (batches per epoch) */
-    lenrow_t *tmp = NULL;      /* (B * BUCKET_BATCHES) */
+    recur_real *params = NULL;  /* (P) flat parameter block */
+    size_t *order = NULL;       /* (rows per epoch) rows in batch order */
+    size_t *starts = NULL;      /* (batches per epoch) */
+    lenrow_t *tmp = NULL;       /* (B * BUCKET_BATCHES) */
     unsigned char *flip = NULL; /* (B) strands of a batch */
     recur_optim_t *opt = NULL;
     recur_trainer_t *tr = NULL;
@@ -1068,7 +1072,8 @@ int main_train(int argc, char *argv[])
             goto out;
         }
         for (size_t i = 0; i < d.n_train; i++)
-            cnt[ds->labels[d.train[i]]]++;
+            if (ds->labels[d.train[i]] >= 0)
+                cnt[ds->labels[d.train[i]]]++;
         size_t present = 0;
         for (size_t k = 0; k < ds->O; k++) {
             most = cnt[k] > most ? cnt[k] : most;
@@ -1076,6 +1081,10 @@ int main_train(int argc, char *argv[])
         }
         per_epoch = present * most;
         free(cnt);
+    }
+    if (per_epoch == 0) {
+        recur_error("no labelled training rows");
+        goto out;
     }
     const size_t B = o.batch_size < per_epoch ? o.batch_size : per_epoch;
     const recur_train_opts_t to = {
@@ -1102,8 +1111,8 @@ int main_train(int argc, char *argv[])
     if (d.vds && !seq_probs && !(vbb = recur_dataset_batch_alloc(d.vds, d.vds->T, B)))
         goto out;
     if (d.vds && !seq_probs && d.vds->T > ds->T) {
-        recur_error("validation records (%zu steps) are longer than training ones (%zu)",
-                    d.vds->T, ds->T);
+        recur_error("validation records (%zu steps) are longer than training ones (%zu)", d.vds->T,
+                    ds->T);
         goto out;
     }
     if (cfg.dropout > 0 && cfg.num_layers == 1)
@@ -1111,8 +1120,8 @@ int main_train(int argc, char *argv[])
     describe_data(&d, &o);
     recur_info("%zu records of up to %zu steps, %zu features, %s (%s head, %zu outputs); "
                "%s H %zu L %zu%s, %zu parameters",
-               d.n_train, ds->T, ds->F, recur_task_name(cfg.task), recur_head_name(cfg.head),
-               ds->O, recur_cell_name(cfg.cell), cfg.hidden_size, cfg.num_layers,
+               d.n_train, ds->T, ds->F, recur_task_name(cfg.task), recur_head_name(cfg.head), ds->O,
+               recur_cell_name(cfg.cell), cfg.hidden_size, cfg.num_layers,
                cfg.bidirectional ? " bidirectional" : "", P);
     if (o.balance)
         recur_info("--class-weights auto: %zu rows per epoch (every class drawn up to the "
@@ -1171,8 +1180,8 @@ int main_train(int argc, char *argv[])
                 best_loss = e.val_loss;
                 since_best = 0;
                 e.best = true;
-                if (!o.keep_last && snapshot_take(&best, params, opt, P, o.kind == RECUR_OPT_SGD,
-                                                  rng, epoch) != 0)
+                if (!o.keep_last &&
+                    snapshot_take(&best, params, opt, P, o.kind == RECUR_OPT_SGD, rng, epoch) != 0)
                     goto out;
             } else {
                 since_best++;

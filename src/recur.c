@@ -14,6 +14,9 @@
 #include <recur/common.h>
 
 int main_train(int argc, char *argv[]);
+int main_eval(int argc, char *argv[]);
+int main_predict(int argc, char *argv[]);
+int main_encode(int argc, char *argv[]);
 int main_gradcheck(int argc, char *argv[]);
 int main_diagnose(int argc, char *argv[]);
 int main_simulate(int argc, char *argv[]);
@@ -28,6 +31,9 @@ typedef struct {
 /* Only the commands that exist; eval, predict and encode come later. */
 static const command_t commands[] = {
     {"train", main_train, "fit a model; writes the model file"},
+    {"eval", main_eval, "metrics of a model on data (TSV)"},
+    {"predict", main_predict, "per-record outputs (TSV)"},
+    {"encode", main_encode, "write the encoded, masked, padded dataset to HDF5"},
     {"diagnose", main_diagnose, "gradient flow through time: norms, Jacobians, Lyapunov"},
     {"simulate", main_simulate, "synthetic tasks with known answers (adding, copy, motif)"},
     {"gradcheck", main_gradcheck, "analytic against finite-difference gradients"},

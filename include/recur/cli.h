@@ -121,14 +121,14 @@ extern const char recur_cli_val_help[];
 /* What the input options set. Initialise with recur_cli_inputs_init(), free with
  * recur_cli_inputs_free(). */
 typedef struct {
-    recur_dna_input_t *in;  /* (n_in) --fasta / --bed / --bam in command-line order */
+    recur_dna_input_t *in; /* (n_in) --fasta / --bed / --bam in command-line order */
     size_t n_in, cap_in;
     recur_dna_input_t *val; /* (n_val) --val-fasta / --val-bed / --val-bam */
     size_t n_val, cap_val;
-    const char *data;       /* --data */
-    const char *val_data;   /* --val-data */
-    recur_dna_opts_t dna;   /* encoding, labels and reader options (seq.threads: the caller) */
-    uint32_t given;         /* bit (code - RECUR_CLI_IN_FASTA) set: that option appeared */
+    const char *data;     /* --data */
+    const char *val_data; /* --val-data */
+    recur_dna_opts_t dna; /* encoding, labels and reader options (seq.threads: the caller) */
+    uint32_t given;       /* bit (code - RECUR_CLI_IN_FASTA) set: that option appeared */
 } recur_cli_inputs_t;
 
 /* True when input option `code` appeared on the command line. */
