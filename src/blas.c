@@ -1,8 +1,18 @@
-/* blas.c - row-major GEMM on recur_real through OpenBLAS (sgemm for float, dgemm for the
- * double build). The only translation unit that includes <cblas.h>. */
+/* blas.c - row-major matrix products on recur_real: the general GEMM through OpenBLAS (sgemm for
+ * float, dgemm for the double build), and the engine's hot products - by a packed right-hand
+ * operand, and A^T B over many rows - through AVX-512 kernels written here when the CPU has them
+ * (float build), else through OpenBLAS. The only translation unit that includes <cblas.h>. */
 #include <cblas.h>
+#include <string.h>
 
 #include <recur/blas.h>
+
+#if !RECUR_REAL_IS_DOUBLE && defined(__GNUC__) && defined(__x86_64__)
+#define RECUR_HAVE_AVX512_KERNELS 1
+#include <immintrin.h>
+#else
+#define RECUR_HAVE_AVX512_KERNELS 0
+#endif
 
 void recur_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, recur_real alpha,
                 const recur_real *A, size_t lda, const recur_real *B, size_t ldb, recur_real beta,
@@ -26,4 +36,239 @@ void recur_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, recur_
 void recur_blas_set_threads(int n)
 {
     openblas_set_num_threads(n > 0 ? n : 1);
+}
+
+/* ---- kernel selection ------------------------------------------------------------------- */
+
+static bool kernels_off; /* recur_blas_set_kernels(false): OpenBLAS for everything */
+
+static bool use_kernels(void)
+{
+#if RECUR_HAVE_AVX512_KERNELS
+    return !kernels_off && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
+void recur_blas_set_kernels(bool on)
+{
+    kernels_off = !on;
+}
+
+const char *recur_blas_kernels(void)
+{
+    return use_kernels() ? "avx512" : "openblas";
+}
+
+/* ---- AVX-512 kernels -------------------------------------------------------------------- *
+ * One micro-kernel computes an MR x 32 tile of C (two 16-float registers per row, MR = 8, 4, 2
+ * or 1): acc[i][j] = sum_k A(i, k) B(k, j), with A read through strides (sam, sak) so that the
+ * same kernel serves A and A^T, and rows of B at a stride ldb (32 for a packed panel). Columns
+ * past N are masked off. Each C element is one chain of FMAs in k order, then + beta C, then
+ * + bias: the result never depends on how rows or panels are split into calls. */
+#if RECUR_HAVE_AVX512_KERNELS
+
+#define NR 32                    /* columns of a tile and of a packed panel */
+#define KB 256                   /* rows of A^T B per block (keeps both blocks in L2) */
+#define A_BLOCK_BYTES (96 << 10) /* rows of A per block of recur_gemm_packed */
+#define TGT __attribute__((target("avx512f")))
+
+#define RECUR_KERNEL(MR)                                                                           \
+    static inline __attribute__((always_inline)) TGT void kern##MR(                                \
+        size_t K, const float *A, size_t sam, size_t sak, const float *B, size_t ldb,              \
+        __mmask16 m0, __mmask16 m1, float beta, const float *bias, float *C, size_t ldc)           \
+    {                                                                                              \
+        __m512 acc0[MR], acc1[MR];                                                                 \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                       \
+        {                                                                                          \
+            acc0[i] = _mm512_setzero_ps();                                                         \
+            acc1[i] = _mm512_setzero_ps();                                                         \
+        }                                                                                          \
+        for (size_t k = 0; k < K; k++) {                                                           \
+            const __m512 b0 = _mm512_maskz_loadu_ps(m0, B + k * ldb);                              \
+            const __m512 b1 = _mm512_maskz_loadu_ps(m1, B + k * ldb + 16);                         \
+            const float *a = A + k * sak;                                                          \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                   \
+            {                                                                                      \
+                const __m512 ai = _mm512_set1_ps(a[(size_t)i * sam]);                              \
+                acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);                                        \
+                acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);                                        \
+            }                                                                                      \
+        }                                                                                          \
+        const __m512 vb = _mm512_set1_ps(beta);                                                    \
+        const __m512 bi0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();           \
+        const __m512 bi1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();      \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                                       \
+        {                                                                                          \
+            float *c = C + (size_t)i * ldc;                                                        \
+            if (beta != 0) {                                                                       \
+                acc0[i] = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), acc0[i]);              \
+                acc1[i] = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), acc1[i]);         \
+            }                                                                                      \
+            if (bias) {                                                                            \
+                acc0[i] = _mm512_add_ps(acc0[i], bi0);                                             \
+                acc1[i] = _mm512_add_ps(acc1[i], bi1);                                             \
+            }                                                                                      \
+            _mm512_mask_storeu_ps(c, m0, acc0[i]);                                                 \
+            _mm512_mask_storeu_ps(c + 16, m1, acc1[i]);                                            \
+        }                                                                                          \
+    }
+RECUR_KERNEL(8)
+RECUR_KERNEL(4)
+RECUR_KERNEL(2)
+RECUR_KERNEL(1)
+#undef RECUR_KERNEL
+
+/* Masks of the two halves of a tile with nn <= 32 valid columns. */
+static inline void tile_masks(size_t nn, __mmask16 *m0, __mmask16 *m1)
+{
+    *m0 = nn >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nn) - 1);
+    *m1 = nn <= 16   ? (__mmask16)0
+          : nn >= 32 ? (__mmask16)0xffff
+                     : (__mmask16)((1u << (nn - 16)) - 1);
+}
+
+/* Rows [0, M) of one column tile: MR = 8 strips, then 4, 2, 1 for the rest. */
+TGT static void tile_column(size_t M, size_t K, const float *A, size_t sam, size_t sak,
+                            const float *B, size_t ldb, __mmask16 m0, __mmask16 m1, float beta,
+                            const float *bias, float *C, size_t ldc)
+{
+    size_t i = 0;
+#define RECUR_CALL(R)                                                                              \
+    kern##R(K, A + i * sam, sam, sak, B, ldb, m0, m1, beta, bias, C + i * ldc, ldc)
+    for (; i + 8 <= M; i += 8)
+        RECUR_CALL(8);
+    if (i + 4 <= M) {
+        RECUR_CALL(4);
+        i += 4;
+    }
+    if (i + 2 <= M) {
+        RECUR_CALL(2);
+        i += 2;
+    }
+    if (i < M)
+        RECUR_CALL(1);
+#undef RECUR_CALL
+}
+
+TGT static void packed_avx512(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                              const float *P, float beta, const float *bias, float *C, size_t ldc)
+{
+    size_t MB = K ? A_BLOCK_BYTES / (K * sizeof(float)) / 8 * 8 : M;
+    MB = MB < 8 ? 8 : MB;
+    for (size_t i0 = 0; i0 < M; i0 += MB) {
+        const size_t mb = M - i0 < MB ? M - i0 : MB;
+        for (size_t p = 0; p * NR < N; p++) {
+            const size_t nn = N - p * NR < NR ? N - p * NR : NR;
+            __mmask16 m0, m1;
+            tile_masks(nn, &m0, &m1);
+            tile_column(mb, K, A + i0 * lda, lda, 1, P + p * K * NR, NR, m0, m1, beta,
+                        bias ? bias + p * NR : NULL, C + i0 * ldc + p * NR, ldc);
+        }
+    }
+}
+
+/* C (M, N) = A^T B + beta C, A (K, M), B (K, N), in blocks of KB rows (C accumulates across
+ * blocks, so each element is still one chain in k order). With few columns (N < 16) and many
+ * rows the transposed product B^T A fills the tiles instead, through a small buffer. */
+TGT static void tn_avx512(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                          size_t ldb, float beta, float *C, size_t ldc)
+{
+    const bool flip = N < 16 && M > N;
+    for (size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KB) {
+        const size_t kb = K - k0 < KB ? K - k0 : KB;
+        const float b = k0 == 0 ? beta : 1;
+        const float *Ak = A + k0 * lda, *Bk = B + k0 * ldb;
+        if (!flip) {
+            for (size_t p = 0; p * NR < N; p++) {
+                const size_t nn = N - p * NR < NR ? N - p * NR : NR;
+                __mmask16 m0, m1;
+                tile_masks(nn, &m0, &m1);
+                tile_column(M, kb, Ak, 1, lda, Bk + p * NR, ldb, m0, m1, b, NULL, C + p * NR, ldc);
+            }
+        } else {
+            float t[16 * NR]; /* (N, 32) tile of C^T */
+            for (size_t p = 0; p * NR < M; p++) {
+                const size_t nn = M - p * NR < NR ? M - p * NR : NR;
+                __mmask16 m0, m1;
+                tile_masks(nn, &m0, &m1);
+                tile_column(N, kb, Bk, 1, ldb, Ak + p * NR, lda, m0, m1, 0, NULL, t, NR);
+                for (size_t i = 0; i < nn; i++) {
+                    float *c = C + (p * NR + i) * ldc;
+                    for (size_t j = 0; j < N; j++)
+                        c[j] = (b != 0 ? b * c[j] : 0) + t[j * NR + i];
+                }
+            }
+        }
+        if (K == 0)
+            break;
+    }
+}
+
+#endif /* RECUR_HAVE_AVX512_KERNELS */
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+size_t recur_gemm_pack_size(size_t K, size_t N)
+{
+    return K * ((N + 31) / 32 * 32);
+}
+
+void recur_gemm_pack(bool trans_b, size_t K, size_t N, const recur_real *B, size_t ldb,
+                     recur_real *P)
+{
+#define RECUR_OPB(k, n) (trans_b ? B[(n)*ldb + (k)] : B[(k)*ldb + (n)])
+#if RECUR_HAVE_AVX512_KERNELS
+    if (use_kernels()) {
+        for (size_t p = 0; p * NR < N; p++)
+            for (size_t k = 0; k < K; k++) {
+                recur_real *dst = P + (p * K + k) * NR;
+                for (size_t j = 0; j < NR; j++)
+                    dst[j] = p * NR + j < N ? RECUR_OPB(k, p * NR + j) : 0;
+            }
+        return;
+    }
+#endif
+    for (size_t k = 0; k < K; k++)
+        for (size_t n = 0; n < N; n++)
+            P[k * N + n] = RECUR_OPB(k, n);
+#undef RECUR_OPB
+}
+
+void recur_gemm_packed(size_t M, size_t N, size_t K, const recur_real *A, size_t lda,
+                       const recur_real *P, recur_real beta, const recur_real *bias, recur_real *C,
+                       size_t ldc)
+{
+    if (M == 0 || N == 0)
+        return;
+#if RECUR_HAVE_AVX512_KERNELS
+    if (use_kernels()) {
+        packed_avx512(M, N, K, A, lda, P, beta, bias, C, ldc);
+        return;
+    }
+#endif
+    if (bias) {
+        for (size_t i = 0; i < M; i++) {
+            recur_real *c = C + i * ldc;
+            for (size_t j = 0; j < N; j++)
+                c[j] = (beta != 0 ? beta * c[j] : 0) + bias[j];
+        }
+        beta = 1;
+    }
+    recur_gemm(false, false, M, N, K, 1, A, lda, P, N, beta, C, ldc);
+}
+
+void recur_gemm_tn(size_t M, size_t N, size_t K, const recur_real *A, size_t lda,
+                   const recur_real *B, size_t ldb, recur_real beta, recur_real *C, size_t ldc)
+{
+    if (M == 0 || N == 0)
+        return;
+#if RECUR_HAVE_AVX512_KERNELS
+    if (use_kernels()) {
+        tn_avx512(M, N, K, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#endif
+    recur_gemm(true, false, M, N, K, 1, A, lda, B, ldb, beta, C, ldc);
 }

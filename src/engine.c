@@ -2,70 +2,77 @@
  * optionally bidirectional tanh-RNN / LSTM / GRU layers under a (T, B) mask, the sequence and
  * step heads, the losses, and truncated BPTT by windows with a carried, detached state.
  *
- * Per layer and direction the input projection of every step is one GEMM, only the recurrent
- * product h_{t-1} W_hh^T is per step, and the weight gradients are GEMMs over all steps.
- * Every buffer is allocated once in recur_engine_alloc. */
+ * Per layer and direction the input projection of every step is one product, only the
+ * recurrent product h_{t-1} W_hh^T is per step (with W_hh packed once per call, recur/blas.h),
+ * the gates of a step are one fused, vectorised pass (recur/vmath.h), and the weight gradients
+ * are products over all steps. Every buffer is allocated once in recur_engine_alloc.
+ *
+ * Memory (elements of recur_real, training engine, per layer and direction; T = T_max,
+ * B = B_max, G = 1, 4, 3 gates, in = I or D*H): gates G*T*B*H, states (T+1)*B*H, d loss/d h
+ * T*B*H, its share of the layer output and of its gradient 2*T*B*H, so (G + 4) T B H; plus
+ * (T+1) B H cell states (LSTM) or 4 T B H (GRU: recurrent-side gate gradients and W_hn h);
+ * plus packed weights 2 G H (H + in) and O(G B H) per-step workspace. Dropout adds D T B H per
+ * layer but the last. The inference engine keeps per layer and direction two states and the
+ * gates of a chunk of steps (RECUR_CHUNK_ROWS rows), besides the layer outputs D T B H per
+ * layer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <recur/blas.h>
 #include <recur/engine.h>
+#include <recur/vmath.h>
 
-#if RECUR_REAL_IS_DOUBLE
-#define R_EXP exp
-#else
-#define R_EXP expf
-#endif
-
-static inline recur_real sigm(recur_real x)
-{
-    return (recur_real)1 / ((recur_real)1 + R_EXP(-x));
-}
-
-/* tanh through one exp, sign-symmetric so that it never overflows; libm's tanhf costs several
- * times expf and dominated the step (absolute error stays within a few float ulps of 1). */
-static inline recur_real tanh_(recur_real x)
-{
-    const recur_real e = R_EXP(-2 * (x < 0 ? -x : x));
-    const recur_real y = (1 - e) / (1 + e);
-    return x < 0 ? -y : y;
-}
+/* Rows (steps x sequences) of a chunk: the input projection, and in backward the weight
+ * gradients, are computed for chunks of consecutive steps just before (after) the steps use
+ * (produce) them, while they are in cache. */
+#define RECUR_CHUNK_ROWS 256
 
 /* Buffers of one layer and direction. Time indices are window-relative (0 .. Tw-1).
- * States are stored with one extra slot: for the forward direction h[0] is the initial state
- * and h[t + 1] the state after step t; for the reverse direction h[Tw] is the initial state and
- * h[t] the state after step t. Either way the state before step t is at h_prev(t). */
+ * Training engine: states are stored with one extra slot: for the forward direction h[0] is the
+ * initial state and h[t + 1] the state after step t; for the reverse direction h[Tw] is the
+ * initial state and h[t] the state after step t. Either way the state before step t is at
+ * prev_slot(t). Inference engine: two slots used in turn, the state after the s-th processed
+ * step in slot (s + 1) % 2. */
 typedef struct {
     recur_real *gates; /* (Tw, B, G*H) input projection + biases; after the step, the activated
-                          gates; in backward, d loss / d pre-activations (input side) */
+                          gates; in backward, d loss / d pre-activations (input side).
+                          Inference: (chunk, B, G*H) */
     recur_real *dgh;   /* GRU: (Tw, B, 3H) d loss / d recurrent pre-activations */
     recur_real *hn;    /* GRU: (Tw, B, H) W_hn h_{t-1} + b_hn */
-    recur_real *h;     /* (Tw + 1, B, H) */
-    recur_real *c;     /* LSTM: (Tw + 1, B, H) */
-    recur_real *dhs;   /* (Tw, B, H) d loss / d h_t, total, per step (diagnostics) */
+    recur_real *h;     /* (Tw + 1, B, H); inference (2, B, H) */
+    recur_real *c;     /* LSTM: like h */
+    recur_real *dhs;   /* (Tw, B, H) d loss / d h_t, total, per step; also the running
+                          gradient of the backward loop */
     recur_real *carry_h, *carry_c; /* forward direction: (B, H) state carried to the next window */
+    recur_real *wf;   /* W_hh^T packed (H, G*H): recurrent product of the forward pass */
+    recur_real *xf;   /* W_ih^T packed (in, G*H): input projection */
+    recur_real *bias; /* (G*H) b_ih + b_hh (GRU: b_ih; b_hh enters with the recurrent product) */
+    recur_real *wb;   /* W_hh packed (G*H, H): d loss / d h_{t-1} in backward */
+    recur_real *xb;   /* W_ih packed (G*H, in): d loss / d input */
 } dirbuf_t;
 
 struct recur_engine {
     recur_config_t cfg;
     size_t T_max, B_max, I, H, G, L, D, O;
+    bool infer;   /* forward only (recur_engine_alloc_inference) */
+    size_t chunk; /* steps per chunk */
     size_t n_tensors;
     recur_tensor_t *tab; /* (n_tensors) parameter views */
     dirbuf_t *dir;       /* (L * D) */
     recur_real **y;      /* per layer: (Tw, B, D*H) output, 0 at masked steps, dropout applied */
     recur_real **dy;     /* per layer: (Tw, B, D*H) d loss / d output */
     recur_real **drop;   /* per layer but the last: (Tw, B, D*H) dropout scale, or NULL */
-    recur_real *tmp;     /* (B, G*H) recurrent product of one step */
-    recur_real *dh;      /* (B, H) running d loss / d h */
+    recur_real *tmp;     /* GRU: (B, G*H) recurrent product of one step */
     recur_real *dc;      /* (B, H) running d loss / d c */
-    recur_real *dhp;     /* (B, H) recurrent part of d loss / d h_{t-1} */
     recur_real *dhlast;  /* (2, B, H) gradient entering the final states (last pooling) */
+    recur_real *bsum;    /* (G*H) column sums (bias gradients) */
     /* head */
     recur_real *pooled;  /* (B, D*H) sequence feature */
     recur_real *dpooled; /* (B, D*H) */
     recur_real *logits;  /* (B, O) or (Tw, B, O) */
-    recur_real *dlogits; /* same shape */
+    recur_real *dlogits; /* same shape: d (sum of the window's loss terms) / d logits */
+    recur_real *dlnorm;  /* same shape: dlogits / the normaliser of the backward */
     size_t *argmax;      /* (B, D*H) window step of the max, SIZE_MAX if in an earlier window */
     /* carried across windows (sequence head) */
     recur_real *acc_sum;  /* (B, D*H) sum of top outputs over valid steps so far */
@@ -81,6 +88,11 @@ struct recur_engine {
     size_t n_terms;
 };
 
+static dirbuf_t *dirbuf(const recur_engine_t *e, size_t l, size_t d)
+{
+    return &e->dir[l * e->D + d];
+}
+
 /* ---- allocation ------------------------------------------------------------------------- */
 
 static recur_real *zalloc(size_t n, bool *ok)
@@ -91,7 +103,8 @@ static recur_real *zalloc(size_t n, bool *ok)
     return p;
 }
 
-recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size_t B_max)
+static recur_engine_t *engine_alloc(const recur_config_t *cfg, size_t T_max, size_t B_max,
+                                    bool infer)
 {
     if (recur_config_validate(cfg) != 0)
         return NULL;
@@ -105,6 +118,7 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
     e->cfg = *cfg;
     e->T_max = T_max;
     e->B_max = B_max;
+    e->infer = infer;
     e->I = cfg->input_size;
     e->H = cfg->hidden_size;
     e->G = recur_config_gates(cfg);
@@ -112,11 +126,14 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
     e->D = recur_config_directions(cfg);
     e->O = cfg->num_outputs;
     const size_t H = e->H, GH = e->G * e->H, DH = e->D * e->H, TB = T_max * B_max;
-    /* every buffer is at most TB * max(GH, DH, I, O) elements; refuse sizes that overflow */
+    /* every buffer is at most (TB + B) * max(GH, DH, I, O) elements, and a packed weight at
+     * most (GH + 32) * (GH + DH + I); refuse sizes that overflow */
     size_t widest = GH > DH ? GH : DH, probe;
     widest = widest > e->I ? widest : e->I;
     widest = widest > e->O ? widest : e->O;
     if (!recur_mul_ok(TB + B_max, widest, &probe) ||
+        !recur_mul_ok(probe, sizeof(recur_real), &probe) ||
+        !recur_mul_ok(GH + 32, GH + DH + e->I, &probe) ||
         !recur_mul_ok(probe, sizeof(recur_real), &probe)) {
         recur_error("engine: buffers for T=%zu B=%zu would overflow", T_max, B_max);
         goto fail;
@@ -136,16 +153,28 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
         !e->term)
         goto fail;
     recur_tensor_table(cfg, e->tab);
+    e->chunk = RECUR_CHUNK_ROWS / B_max > 0 ? RECUR_CHUNK_ROWS / B_max : 1;
+    e->chunk = e->chunk < T_max ? e->chunk : T_max;
+    const size_t gate_steps = infer ? e->chunk : T_max;
+    const size_t slots = infer ? 2 : T_max + 1;
     for (size_t k = 0; k < e->L * e->D; k++) {
         dirbuf_t *q = &e->dir[k];
-        q->gates = zalloc(TB * GH, &ok);
-        q->h = zalloc((T_max + 1) * B_max * H, &ok);
-        q->dhs = zalloc(TB * H, &ok);
+        const size_t in = k < e->D ? e->I : DH;
+        q->gates = zalloc(gate_steps * B_max * GH, &ok);
+        q->h = zalloc(slots * B_max * H, &ok);
         q->carry_h = zalloc(B_max * H, &ok);
+        q->wf = zalloc(recur_gemm_pack_size(H, GH), &ok);
+        q->xf = zalloc(recur_gemm_pack_size(in, GH), &ok);
+        q->bias = zalloc(GH, &ok);
         if (cfg->cell == RECUR_CELL_LSTM) {
-            q->c = zalloc((T_max + 1) * B_max * H, &ok);
+            q->c = zalloc(slots * B_max * H, &ok);
             q->carry_c = zalloc(B_max * H, &ok);
         }
+        if (infer)
+            continue;
+        q->dhs = zalloc(TB * H, &ok);
+        q->wb = zalloc(recur_gemm_pack_size(GH, H), &ok);
+        q->xb = zalloc(recur_gemm_pack_size(GH, in), &ok);
         if (cfg->cell == RECUR_CELL_GRU) {
             q->dgh = zalloc(TB * GH, &ok);
             q->hn = zalloc(TB * H, &ok);
@@ -153,22 +182,28 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
     }
     for (size_t l = 0; l < e->L; l++) {
         e->y[l] = zalloc(TB * DH, &ok);
+        if (infer)
+            continue;
         e->dy[l] = zalloc(TB * DH, &ok);
         if (cfg->dropout > 0 && l + 1 < e->L)
             e->drop[l] = zalloc(TB * DH, &ok);
     }
-    e->tmp = zalloc(B_max * GH, &ok);
-    e->dh = zalloc(B_max * H, &ok);
-    e->dc = zalloc(B_max * H, &ok);
-    e->dhp = zalloc(B_max * H, &ok);
-    e->dhlast = zalloc(2 * B_max * H, &ok);
+    if (cfg->cell == RECUR_CELL_GRU)
+        e->tmp = zalloc(B_max * GH, &ok);
+    const size_t rows = cfg->head == RECUR_HEAD_STEP ? TB : B_max;
     e->pooled = zalloc(B_max * DH, &ok);
-    e->dpooled = zalloc(B_max * DH, &ok);
-    e->logits = zalloc((cfg->head == RECUR_HEAD_STEP ? TB : B_max) * e->O, &ok);
-    e->dlogits = zalloc((cfg->head == RECUR_HEAD_STEP ? TB : B_max) * e->O, &ok);
+    e->logits = zalloc(rows * e->O, &ok);
+    e->dlogits = zalloc(rows * e->O, &ok);
     e->acc_sum = zalloc(B_max * DH, &ok);
     e->acc_max = zalloc(B_max * DH, &ok);
     e->rev_last = zalloc(B_max * H, &ok);
+    if (!infer) {
+        e->dc = zalloc(B_max * H, &ok);
+        e->dhlast = zalloc(2 * B_max * H, &ok);
+        e->bsum = zalloc(GH, &ok);
+        e->dpooled = zalloc(B_max * DH, &ok);
+        e->dlnorm = zalloc(rows * e->O, &ok);
+    }
     if (!ok)
         goto fail;
     return e;
@@ -176,6 +211,16 @@ fail:
     recur_error("engine: out of memory");
     recur_engine_free(e);
     return NULL;
+}
+
+recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size_t B_max)
+{
+    return engine_alloc(cfg, T_max, B_max, false);
+}
+
+recur_engine_t *recur_engine_alloc_inference(const recur_config_t *cfg, size_t T_max, size_t B_max)
+{
+    return engine_alloc(cfg, T_max, B_max, true);
 }
 
 void recur_engine_free(recur_engine_t *e)
@@ -193,6 +238,11 @@ void recur_engine_free(recur_engine_t *e)
             free(q->dhs);
             free(q->carry_h);
             free(q->carry_c);
+            free(q->wf);
+            free(q->xf);
+            free(q->bias);
+            free(q->wb);
+            free(q->xb);
         }
     }
     for (size_t l = 0; e->y && l < e->L; l++) {
@@ -206,14 +256,14 @@ void recur_engine_free(recur_engine_t *e)
     free(e->dir);
     free(e->tab);
     free(e->tmp);
-    free(e->dh);
     free(e->dc);
-    free(e->dhp);
     free(e->dhlast);
+    free(e->bsum);
     free(e->pooled);
     free(e->dpooled);
     free(e->logits);
     free(e->dlogits);
+    free(e->dlnorm);
     free(e->argmax);
     free(e->acc_sum);
     free(e->acc_max);
@@ -227,6 +277,11 @@ void recur_engine_free(recur_engine_t *e)
 const recur_config_t *recur_engine_config(const recur_engine_t *e)
 {
     return &e->cfg;
+}
+
+bool recur_engine_is_inference(const recur_engine_t *e)
+{
+    return e->infer;
 }
 
 /* Parameter views of layer l, direction d (tensor order: w_ih, w_hh, b_ih, b_hh). */
@@ -251,231 +306,363 @@ static const recur_tensor_t *head_weight(const recur_engine_t *e)
     return &e->tab[e->n_tensors - 2];
 }
 
-/* ---- cells: one time step for the whole batch ------------------------------------------- */
+/* ---- fused gate kernels: one time step for the whole batch ------------------------------ *
+ * Written once on RECUR_VL lanes (16 floats; one double in the double build), compiled for
+ * the widest vectors the CPU has (RECUR_VKERNEL). Forward: a (B, G*H) holds the
+ * pre-activations of the step (input projection, biases and, but for the GRU, the recurrent
+ * product) and gets the activated gates; hp, cp are the states before the step, ho, co after;
+ * y (B rows at stride ldy) gets the output, 0 at masked steps; m (B) the step mask. A masked
+ * sequence keeps its state. */
 
-/* Forward of one step of one layer-direction.
- * a: (B, G*H) input projection + biases of this step, overwritten with the activated gates;
- * hp, cp: state before the step; ho, co: state after; m: (B) step mask.
- * A masked sequence keeps its state: ho = hp, co = cp. */
-static void cell_forward(const recur_engine_t *e, const layer_params_t *w, recur_real *a,
-                         recur_real *hnb, const recur_real *hp, const recur_real *cp,
-                         recur_real *ho, recur_real *co, const unsigned char *m, size_t B)
+/* Masked row: the state passes through, the output is 0. */
+static void keep_row(size_t H, const recur_real *hp, const recur_real *cp, recur_real *ho,
+                     recur_real *co, recur_real *y)
 {
-    const size_t H = e->H, GH = e->G * H;
-    switch (e->cfg.cell) {
-    case RECUR_CELL_RNN:
-        /* h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
-        recur_gemm(false, true, B, GH, H, 1, hp, H, w->w_hh, H, 1, a, GH);
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH, *hb = ho + b * H;
-            if (!m[b]) {
-                memcpy(hb, hp + b * H, H * sizeof *hb);
-                continue;
-            }
-            for (size_t j = 0; j < H; j++)
-                hb[j] = ab[j] = tanh_(ab[j]);
+    if (ho != hp)
+        memcpy(ho, hp, H * sizeof *ho);
+    if (co && co != cp)
+        memcpy(co, cp, H * sizeof *co);
+    memset(y, 0, H * sizeof *y);
+}
+
+/* RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
+RECUR_LANE_FN void rnn_fwd_lanes(recur_real *a, recur_real *h, recur_real *y, size_t n)
+{
+    const recur_vr x = recur_v_load(a, n), v = recur_v_tanh(&x);
+    recur_v_store(a, &v, n);
+    recur_v_store(h, &v, n);
+    recur_v_store(y, &v, n);
+}
+
+RECUR_VKERNEL static void rnn_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *hp,
+                                       recur_real *ho, recur_real *y, size_t ldy,
+                                       const unsigned char *m)
+{
+    for (size_t b = 0; b < B; b++) {
+        recur_real *ab = a + b * H, *hb = ho + b * H, *yb = y + b * ldy;
+        if (!m[b]) {
+            keep_row(H, hp + b * H, NULL, hb, NULL, yb);
+            continue;
         }
-        break;
-    case RECUR_CELL_LSTM:
-        /* (i|f|g|o) = act(W_ih x + b_ih + W_hh h + b_hh); c' = f c + i g; h' = o tanh(c') */
-        recur_gemm(false, true, B, GH, H, 1, hp, H, w->w_hh, H, 1, a, GH);
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH, *hb = ho + b * H, *cb = co + b * H;
-            const recur_real *cpb = cp + b * H;
-            if (!m[b]) {
-                memcpy(hb, hp + b * H, H * sizeof *hb);
-                memcpy(cb, cpb, H * sizeof *cb);
-                continue;
-            }
-            recur_real *ig = ab, *fg = ab + H, *gg = ab + 2 * H, *og = ab + 3 * H;
-            for (size_t j = 0; j < H; j++) {
-                ig[j] = sigm(ig[j]);
-                fg[j] = sigm(fg[j]);
-                gg[j] = tanh_(gg[j]);
-                og[j] = sigm(og[j]);
-                cb[j] = fg[j] * cpb[j] + ig[j] * gg[j];
-                hb[j] = og[j] * tanh_(cb[j]);
-            }
-        }
-        break;
-    case RECUR_CELL_GRU:
-        /* (r|z) = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r (W_hn h + b_hn));
-         * h' = (1 - z) n + z h */
-        recur_gemm(false, true, B, GH, H, 1, hp, H, w->w_hh, H, 0, e->tmp, GH);
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH, *hb = ho + b * H, *tb = e->tmp + b * GH;
-            recur_real *hnr = hnb + b * H;
-            const recur_real *hpb = hp + b * H;
-            if (!m[b]) {
-                memcpy(hb, hpb, H * sizeof *hb);
-                continue;
-            }
-            recur_real *rg = ab, *zg = ab + H, *ng = ab + 2 * H;
-            for (size_t j = 0; j < H; j++) {
-                rg[j] = sigm(rg[j] + tb[j] + w->b_hh[j]);
-                zg[j] = sigm(zg[j] + tb[H + j] + w->b_hh[H + j]);
-                hnr[j] = tb[2 * H + j] + w->b_hh[2 * H + j];
-                ng[j] = tanh_(ng[j] + rg[j] * hnr[j]);
-                hb[j] = (1 - zg[j]) * ng[j] + zg[j] * hpb[j];
-            }
-        }
-        break;
+#define RECUR_LANES(j, n) rnn_fwd_lanes(ab + (j), hb + (j), yb + (j), (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
     }
 }
 
-/* Backward of one step. On entry dh (B, H) holds d loss / d h_t (and dc d loss / d c_t);
- * a holds the activated gates and is overwritten with d loss / d pre-activations (input side;
- * gh gets the recurrent side for the GRU). On exit dh and dc hold the gradient with respect
- * to the state before the step. Masked sequences pass dh, dc through and get zero gates. */
-static void cell_backward(recur_engine_t *e, const layer_params_t *w, recur_real *a, recur_real *gh,
-                          const recur_real *hnb, const recur_real *hp, const recur_real *cp,
-                          const recur_real *hcur, const recur_real *ccur, const unsigned char *m,
-                          size_t B)
+/* LSTM: (i|f|g|o) = act(W_ih x + b_ih + W_hh h + b_hh), i, f, o sigmoid, g tanh;
+ * c' = f c + i g; h' = o tanh(c'). a: gate row at lane j (i at a, f at a + H, ...). */
+RECUR_LANE_FN void lstm_fwd_lanes(size_t H, recur_real *a, const recur_real *cp, recur_real *co,
+                                  recur_real *h, recur_real *y, size_t n)
 {
-    const size_t H = e->H, GH = e->G * H;
-    recur_real *dh = e->dh, *dc = e->dc;
-    const recur_real *dA = a; /* recurrent-side gradient for RNN and LSTM */
-    switch (e->cfg.cell) {
-    case RECUR_CELL_RNN:
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH;
-            const recur_real *dhb = dh + b * H;
-            if (!m[b]) {
-                memset(ab, 0, GH * sizeof *ab);
-                continue;
-            }
-            for (size_t j = 0; j < H; j++)
-                ab[j] = dhb[j] * (1 - ab[j] * ab[j]);
-        }
-        break;
-    case RECUR_CELL_LSTM:
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH, *dhb = dh + b * H, *dcb = dc + b * H;
-            const recur_real *cpb = cp + b * H, *cb = ccur + b * H;
-            if (!m[b]) {
-                memset(ab, 0, GH * sizeof *ab);
-                continue;
-            }
-            recur_real *ig = ab, *fg = ab + H, *gg = ab + 2 * H, *og = ab + 3 * H;
-            for (size_t j = 0; j < H; j++) {
-                const recur_real tc = tanh_(cb[j]);
-                const recur_real i = ig[j], f = fg[j], g = gg[j], o = og[j];
-                const recur_real dct = dcb[j] + dhb[j] * o * (1 - tc * tc);
-                ig[j] = dct * g * i * (1 - i);
-                fg[j] = dct * cpb[j] * f * (1 - f);
-                gg[j] = dct * i * (1 - g * g);
-                og[j] = dhb[j] * tc * o * (1 - o);
-                dcb[j] = dct * f;
-            }
-        }
-        break;
-    case RECUR_CELL_GRU:
-        dA = gh;
-        for (size_t b = 0; b < B; b++) {
-            recur_real *ab = a + b * GH, *gb = gh + b * GH, *dhb = dh + b * H;
-            const recur_real *hpb = hp + b * H, *hnr = hnb + b * H;
-            if (!m[b]) {
-                memset(ab, 0, GH * sizeof *ab);
-                memset(gb, 0, GH * sizeof *gb);
-                continue;
-            }
-            recur_real *rg = ab, *zg = ab + H, *ng = ab + 2 * H;
-            for (size_t j = 0; j < H; j++) {
-                const recur_real r = rg[j], z = zg[j], n = ng[j], d = dhb[j];
-                const recur_real dan = d * (1 - z) * (1 - n * n);
-                const recur_real dar = dan * hnr[j] * r * (1 - r);
-                const recur_real daz = d * (hpb[j] - n) * z * (1 - z);
-                rg[j] = gb[j] = dar;
-                zg[j] = gb[H + j] = daz;
-                ng[j] = dan;
-                gb[2 * H + j] = dan * r;
-                dhb[j] = d * z; /* direct path h -> h'; the recurrent part is added below */
-            }
-        }
-        break;
-    }
-    (void)hcur;
-    /* d loss / d h_{t-1} = dA W_hh (+ the GRU's direct path); masked rows keep dh */
-    recur_gemm(false, false, B, H, GH, 1, dA, GH, w->w_hh, H, 0, e->dhp, H);
+    recur_vr i = recur_v_load(a, n), f = recur_v_load(a + H, n);
+    recur_vr g = recur_v_load(a + 2 * H, n), o = recur_v_load(a + 3 * H, n);
+    i = recur_v_sigmoid(&i);
+    f = recur_v_sigmoid(&f);
+    g = recur_v_tanh(&g);
+    o = recur_v_sigmoid(&o);
+    const recur_vr c = f * recur_v_load(cp, n) + i * g;
+    const recur_vr hv = o * recur_v_tanh(&c);
+    recur_v_store(a, &i, n);
+    recur_v_store(a + H, &f, n);
+    recur_v_store(a + 2 * H, &g, n);
+    recur_v_store(a + 3 * H, &o, n);
+    recur_v_store(co, &c, n);
+    recur_v_store(h, &hv, n);
+    recur_v_store(y, &hv, n);
+}
+
+RECUR_VKERNEL static void lstm_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *hp,
+                                        const recur_real *cp, recur_real *ho, recur_real *co,
+                                        recur_real *y, size_t ldy, const unsigned char *m)
+{
     for (size_t b = 0; b < B; b++) {
-        if (!m[b])
+        recur_real *ab = a + b * 4 * H, *hb = ho + b * H, *cb = co + b * H, *yb = y + b * ldy;
+        const recur_real *cpb = cp + b * H;
+        if (!m[b]) {
+            keep_row(H, hp + b * H, cpb, hb, cb, yb);
             continue;
-        recur_real *dhb = dh + b * H;
-        const recur_real *pb = e->dhp + b * H;
-        if (e->cfg.cell == RECUR_CELL_GRU)
-            for (size_t j = 0; j < H; j++)
-                dhb[j] += pb[j];
-        else
-            memcpy(dhb, pb, H * sizeof *dhb);
+        }
+#define RECUR_LANES(j, n) lstm_fwd_lanes(H, ab + (j), cpb + (j), cb + (j), hb + (j), yb + (j), (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
+    }
+}
+
+/* GRU: (r|z) = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r (W_hn h + b_hn));
+ * h' = (1 - z) n + z h. gh: the recurrent product W_hh h + b_hh of the row; hn gets its n part
+ * (NULL: not kept). */
+RECUR_LANE_FN void gru_fwd_lanes(size_t H, recur_real *a, const recur_real *gh, recur_real *hn,
+                                 const recur_real *hp, recur_real *h, recur_real *y, size_t n)
+{
+    recur_vr r = recur_v_load(a, n) + recur_v_load(gh, n);
+    recur_vr z = recur_v_load(a + H, n) + recur_v_load(gh + H, n);
+    r = recur_v_sigmoid(&r);
+    z = recur_v_sigmoid(&z);
+    const recur_vr hnv = recur_v_load(gh + 2 * H, n);
+    const recur_vr pre = recur_v_load(a + 2 * H, n) + r * hnv;
+    const recur_vr nv = recur_v_tanh(&pre);
+    const recur_vr hv = (1 - z) * nv + z * recur_v_load(hp, n);
+    recur_v_store(a, &r, n);
+    recur_v_store(a + H, &z, n);
+    recur_v_store(a + 2 * H, &nv, n);
+    if (hn)
+        recur_v_store(hn, &hnv, n);
+    recur_v_store(h, &hv, n);
+    recur_v_store(y, &hv, n);
+}
+
+RECUR_VKERNEL static void gru_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *gh,
+                                       recur_real *hn, const recur_real *hp, recur_real *ho,
+                                       recur_real *y, size_t ldy, const unsigned char *m)
+{
+    for (size_t b = 0; b < B; b++) {
+        recur_real *ab = a + b * 3 * H, *hb = ho + b * H, *yb = y + b * ldy;
+        recur_real *hnb = hn ? hn + b * H : NULL;
+        const recur_real *tb = gh + b * 3 * H, *hpb = hp + b * H;
+        if (!m[b]) {
+            keep_row(H, hpb, NULL, hb, NULL, yb);
+            continue;
+        }
+#define RECUR_LANES(j, n)                                                                          \
+    gru_fwd_lanes(H, ab + (j), tb + (j), hnb ? hnb + (j) : NULL, hpb + (j), hb + (j), yb + (j), (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
+    }
+}
+
+/* Backward of one step. dh (B, H) holds the gradient reaching h_t from later steps (or the
+ * head); dy (B rows at stride ldy) the gradient of the step's output, added for valid rows (dh
+ * then holds the total, kept for diagnostics). a holds the activated gates and gets d loss /
+ * d pre-activations (input side; gh the recurrent side for the GRU); dc (B, H) is the running
+ * cell-state gradient. next (B, H), when not NULL, gets the part of d loss / d h_{t-1} that
+ * does not go through W_hh (the GRU's z h path; 0 otherwise), or dh itself for masked rows,
+ * which pass everything through and get zero gate gradients. */
+static void masked_row_bwd(size_t GH, size_t H, recur_real *ab, recur_real *gb,
+                           const recur_real *dhb, recur_real *nb)
+{
+    memset(ab, 0, GH * sizeof *ab);
+    if (gb)
+        memset(gb, 0, GH * sizeof *gb);
+    if (nb)
+        memcpy(nb, dhb, H * sizeof *nb);
+}
+
+RECUR_LANE_FN void rnn_bwd_lanes(recur_real *a, recur_real *dh, const recur_real *dy, size_t n)
+{
+    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
+    const recur_vr h = recur_v_load(a, n), da = d * (1 - h * h);
+    recur_v_store(dh, &d, n);
+    recur_v_store(a, &da, n);
+}
+
+RECUR_VKERNEL static void rnn_step_bwd(size_t B, size_t H, recur_real *a, recur_real *dh,
+                                       const recur_real *dy, size_t ldy, recur_real *next,
+                                       const unsigned char *m)
+{
+    for (size_t b = 0; b < B; b++) {
+        recur_real *ab = a + b * H, *dhb = dh + b * H, *nb = next ? next + b * H : NULL;
+        if (!m[b]) {
+            masked_row_bwd(H, H, ab, NULL, dhb, nb);
+            continue;
+        }
+        const recur_real *dyb = dy + b * ldy;
+#define RECUR_LANES(j, n) rnn_bwd_lanes(ab + (j), dhb + (j), dyb + (j), (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
+        if (nb)
+            memset(nb, 0, H * sizeof *nb);
+    }
+}
+
+RECUR_LANE_FN void lstm_bwd_lanes(size_t H, recur_real *a, const recur_real *cp,
+                                  const recur_real *cc, recur_real *dh, const recur_real *dy,
+                                  recur_real *dc, size_t n)
+{
+    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
+    const recur_vr i = recur_v_load(a, n), f = recur_v_load(a + H, n);
+    const recur_vr g = recur_v_load(a + 2 * H, n), o = recur_v_load(a + 3 * H, n);
+    const recur_vr c = recur_v_load(cc, n), tc = recur_v_tanh(&c);
+    const recur_vr dct = recur_v_load(dc, n) + d * o * (1 - tc * tc);
+    const recur_vr di = dct * g * i * (1 - i);
+    const recur_vr df = dct * recur_v_load(cp, n) * f * (1 - f);
+    const recur_vr dg = dct * i * (1 - g * g);
+    const recur_vr dO = d * tc * o * (1 - o);
+    const recur_vr dcn = dct * f;
+    recur_v_store(dh, &d, n);
+    recur_v_store(a, &di, n);
+    recur_v_store(a + H, &df, n);
+    recur_v_store(a + 2 * H, &dg, n);
+    recur_v_store(a + 3 * H, &dO, n);
+    recur_v_store(dc, &dcn, n);
+}
+
+RECUR_VKERNEL static void lstm_step_bwd(size_t B, size_t H, recur_real *a, const recur_real *cp,
+                                        const recur_real *cc, recur_real *dh, const recur_real *dy,
+                                        size_t ldy, recur_real *dc, recur_real *next,
+                                        const unsigned char *m)
+{
+    for (size_t b = 0; b < B; b++) {
+        recur_real *ab = a + b * 4 * H, *dhb = dh + b * H, *dcb = dc + b * H;
+        recur_real *nb = next ? next + b * H : NULL;
+        if (!m[b]) {
+            masked_row_bwd(4 * H, H, ab, NULL, dhb, nb);
+            continue;
+        }
+        const recur_real *dyb = dy + b * ldy, *cpb = cp + b * H, *cb = cc + b * H;
+#define RECUR_LANES(j, n)                                                                          \
+    lstm_bwd_lanes(H, ab + (j), cpb + (j), cb + (j), dhb + (j), dyb + (j), dcb + (j), (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
+        if (nb)
+            memset(nb, 0, H * sizeof *nb);
+    }
+}
+
+RECUR_LANE_FN void gru_bwd_lanes(size_t H, recur_real *a, recur_real *gh, const recur_real *hn,
+                                 const recur_real *hp, recur_real *dh, const recur_real *dy,
+                                 recur_real *next, size_t n)
+{
+    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
+    const recur_vr r = recur_v_load(a, n), z = recur_v_load(a + H, n);
+    const recur_vr nv = recur_v_load(a + 2 * H, n);
+    const recur_vr dan = d * (1 - z) * (1 - nv * nv);
+    const recur_vr dar = dan * recur_v_load(hn, n) * r * (1 - r);
+    const recur_vr daz = d * (recur_v_load(hp, n) - nv) * z * (1 - z);
+    const recur_vr dahn = dan * r, direct = d * z;
+    recur_v_store(dh, &d, n);
+    recur_v_store(a, &dar, n);
+    recur_v_store(gh, &dar, n);
+    recur_v_store(a + H, &daz, n);
+    recur_v_store(gh + H, &daz, n);
+    recur_v_store(a + 2 * H, &dan, n);
+    recur_v_store(gh + 2 * H, &dahn, n);
+    if (next)
+        recur_v_store(next, &direct, n);
+}
+
+RECUR_VKERNEL static void gru_step_bwd(size_t B, size_t H, recur_real *a, recur_real *gh,
+                                       const recur_real *hn, const recur_real *hp, recur_real *dh,
+                                       const recur_real *dy, size_t ldy, recur_real *next,
+                                       const unsigned char *m)
+{
+    for (size_t b = 0; b < B; b++) {
+        recur_real *ab = a + b * 3 * H, *gb = gh + b * 3 * H, *dhb = dh + b * H;
+        recur_real *nb = next ? next + b * H : NULL;
+        if (!m[b]) {
+            masked_row_bwd(3 * H, H, ab, gb, dhb, nb);
+            continue;
+        }
+        const recur_real *dyb = dy + b * ldy, *hpb = hp + b * H, *hnb = hn + b * H;
+#define RECUR_LANES(j, n)                                                                          \
+    gru_bwd_lanes(H, ab + (j), gb + (j), hnb + (j), hpb + (j), dhb + (j), dyb + (j),               \
+                  nb ? nb + (j) : NULL, (n))
+        RECUR_FOR_LANES(H, RECUR_LANES);
+#undef RECUR_LANES
+    }
+}
+
+/* s[j] = sum over rows r < R of A[r * N + j] (one chain per column, in row order). */
+RECUR_LANE_FN void add_lanes(recur_real *s, const recur_real *a, size_t n)
+{
+    const recur_vr v = recur_v_load(s, n) + recur_v_load(a, n);
+    recur_v_store(s, &v, n);
+}
+
+RECUR_VKERNEL static void column_sums(size_t R, size_t N, const recur_real *A, recur_real *s)
+{
+    memset(s, 0, N * sizeof *s);
+    for (size_t r = 0; r < R; r++) {
+        const recur_real *ar = A + r * N;
+#define RECUR_LANES(j, n) add_lanes(s + (j), ar + (j), (n))
+        RECUR_FOR_LANES(N, RECUR_LANES);
+#undef RECUR_LANES
     }
 }
 
 /* ---- layers ----------------------------------------------------------------------------- */
 
-static dirbuf_t *dirbuf(const recur_engine_t *e, size_t l, size_t d)
+/* State slots before and after window step t, processed as the s-th step of direction d. */
+static inline size_t prev_slot(const recur_engine_t *e, size_t d, size_t t, size_t s)
 {
-    return &e->dir[l * e->D + d];
+    return e->infer ? s % 2 : d ? t + 1 : t;
+}
+static inline size_t next_slot(const recur_engine_t *e, size_t d, size_t t, size_t s)
+{
+    return e->infer ? (s + 1) % 2 : d ? t : t + 1;
+}
+/* The state after the last step of a window of Tw steps (the final state). */
+static size_t final_slot(const recur_engine_t *e, size_t d, size_t Tw)
+{
+    return e->infer ? Tw % 2 : d ? 0 : Tw;
 }
 
-/* State before window step t, and after it, for direction d. */
-static inline size_t prev_slot(size_t d, size_t t)
+/* Packs the forward-pass weights of one layer and direction. */
+static void pack_forward(const recur_engine_t *e, dirbuf_t *q, const layer_params_t *w)
 {
-    return d ? t + 1 : t;
-}
-static inline size_t next_slot(size_t d, size_t t)
-{
-    return d ? t : t + 1;
+    const size_t H = e->H, GH = e->G * H;
+    recur_gemm_pack(true, H, GH, w->w_hh, H, q->wf);
+    recur_gemm_pack(true, w->in, GH, w->w_ih, w->in, q->xf);
+    for (size_t j = 0; j < GH; j++)
+        q->bias[j] = e->cfg.cell == RECUR_CELL_GRU ? w->b_ih[j] : w->b_ih[j] + w->b_hh[j];
 }
 
 /* Forward of layer l, direction d over the window; X: (Tw, B, in). */
 static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l, size_t d,
                           const recur_real *X, size_t Tw, size_t B, const unsigned char *mask)
 {
-    const size_t H = e->H, GH = e->G * H, BH = B * H;
+    const size_t H = e->H, GH = e->G * H, BH = B * H, DH = e->D * H;
     const layer_params_t w = layer_params(e, params, l, d);
     dirbuf_t *q = dirbuf(e, l, d);
-    const bool lstm = e->cfg.cell == RECUR_CELL_LSTM, gru = e->cfg.cell == RECUR_CELL_GRU;
+    const bool lstm = e->cfg.cell == RECUR_CELL_LSTM;
+    pack_forward(e, q, &w);
 
-    /* input projection of every step: gates = X W_ih^T + b_ih (+ b_hh but for the GRU) */
-    recur_gemm(false, true, Tw * B, GH, w.in, 1, X, w.in, w.w_ih, w.in, 0, q->gates, GH);
-    for (size_t r = 0; r < Tw * B; r++) {
-        recur_real *g = q->gates + r * GH;
-        for (size_t j = 0; j < GH; j++)
-            g[j] += gru ? w.b_ih[j] : w.b_ih[j] + w.b_hh[j];
-    }
     /* initial state: carried for the forward direction (zero at t0 = 0), zero for reverse */
-    const size_t s0 = d ? Tw : 0;
+    const size_t s0 = prev_slot(e, d, d ? Tw - 1 : 0, 0);
     if (d == 0) {
-        memcpy(q->h, q->carry_h, BH * sizeof *q->h);
+        memcpy(q->h + s0 * BH, q->carry_h, BH * sizeof *q->h);
         if (lstm)
-            memcpy(q->c, q->carry_c, BH * sizeof *q->c);
+            memcpy(q->c + s0 * BH, q->carry_c, BH * sizeof *q->c);
     } else {
         memset(q->h + s0 * BH, 0, BH * sizeof *q->h);
         if (lstm)
             memset(q->c + s0 * BH, 0, BH * sizeof *q->c);
     }
-    for (size_t s = 0; s < Tw; s++) {
-        const size_t t = d ? Tw - 1 - s : s;
-        const size_t p = prev_slot(d, t), n = next_slot(d, t);
-        cell_forward(e, &w, q->gates + t * B * GH, gru ? q->hn + t * BH : NULL, q->h + p * BH,
-                     lstm ? q->c + p * BH : NULL, q->h + n * BH, lstm ? q->c + n * BH : NULL,
-                     mask + t * B, B);
+    /* chunks of steps in processing order: the input projection gates = X W_ih^T + biases of
+     * the chunk, then its steps */
+    for (size_t c0 = 0; c0 < Tw; c0 += e->chunk) {
+        const size_t nc = Tw - c0 < e->chunk ? Tw - c0 : e->chunk;
+        const size_t tlo = d ? Tw - c0 - nc : c0; /* first time step of the chunk */
+        recur_real *ga = q->gates + (e->infer ? 0 : tlo * B * GH); /* gates of step tlo */
+        recur_gemm_packed(nc * B, GH, w.in, X + tlo * B * w.in, w.in, q->xf, 0, q->bias, ga, GH);
+        for (size_t s = c0; s < c0 + nc; s++) {
+            const size_t t = d ? Tw - 1 - s : s;
+            const size_t p = prev_slot(e, d, t, s), n = next_slot(e, d, t, s);
+            recur_real *a = ga + (t - tlo) * B * GH, *hp = q->h + p * BH;
+            recur_real *ho = q->h + n * BH, *yo = e->y[l] + t * B * DH + d * H;
+            const unsigned char *m = mask + t * B;
+            switch (e->cfg.cell) {
+            case RECUR_CELL_RNN:
+                recur_gemm_packed(B, GH, H, hp, H, q->wf, 1, NULL, a, GH);
+                rnn_step_fwd(B, H, a, hp, ho, yo, DH, m);
+                break;
+            case RECUR_CELL_LSTM:
+                recur_gemm_packed(B, GH, H, hp, H, q->wf, 1, NULL, a, GH);
+                lstm_step_fwd(B, H, a, hp, q->c + p * BH, ho, q->c + n * BH, yo, DH, m);
+                break;
+            case RECUR_CELL_GRU:
+                recur_gemm_packed(B, GH, H, hp, H, q->wf, 0, w.b_hh, e->tmp, GH);
+                gru_step_fwd(B, H, a, e->tmp, q->hn ? q->hn + t * BH : NULL, hp, ho, yo, DH, m);
+                break;
+            }
+        }
     }
     if (d == 0) {
-        memcpy(q->carry_h, q->h + Tw * BH, BH * sizeof *q->h);
+        const size_t f = final_slot(e, d, Tw);
+        memcpy(q->carry_h, q->h + f * BH, BH * sizeof *q->h);
         if (lstm)
-            memcpy(q->carry_c, q->c + Tw * BH, BH * sizeof *q->c);
+            memcpy(q->carry_c, q->c + f * BH, BH * sizeof *q->c);
     }
-    /* layer output: the state at valid steps, 0 at masked ones, into columns d*H of y */
-    const size_t DH = e->D * H;
-    for (size_t t = 0; t < Tw; t++)
-        for (size_t b = 0; b < B; b++) {
-            recur_real *yo = e->y[l] + (t * B + b) * DH + d * H;
-            if (mask[t * B + b])
-                memcpy(yo, q->h + next_slot(d, t) * BH + b * H, H * sizeof *yo);
-            else
-                memset(yo, 0, H * sizeof *yo);
-        }
 }
 
 /* Backward of layer l, direction d. dY: (Tw, B, D*H) d loss / d output; dh0: (B, H) gradient
@@ -490,45 +677,66 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
     const layer_params_t w = layer_params(e, params, l, d);
     const layer_params_t gw = layer_params(e, grads, l, d);
     dirbuf_t *q = dirbuf(e, l, d);
-    const bool lstm = e->cfg.cell == RECUR_CELL_LSTM, gru = e->cfg.cell == RECUR_CELL_GRU;
-
-    if (dh0)
-        memcpy(e->dh, dh0, BH * sizeof *e->dh);
-    else
-        memset(e->dh, 0, BH * sizeof *e->dh);
-    memset(e->dc, 0, BH * sizeof *e->dc);
-    /* reverse the processing order of the forward pass */
-    for (size_t s = Tw; s-- > 0;) {
-        const size_t t = d ? Tw - 1 - s : s;
-        const size_t p = prev_slot(d, t), n = next_slot(d, t);
-        const unsigned char *m = mask + t * B;
-        for (size_t b = 0; b < B; b++) {
-            if (!m[b])
-                continue;
-            const recur_real *g = dY + (t * B + b) * DH + d * H;
-            recur_real *dhb = e->dh + b * H;
-            for (size_t j = 0; j < H; j++)
-                dhb[j] += g[j];
-        }
-        memcpy(q->dhs + t * BH, e->dh, BH * sizeof *e->dh);
-        cell_backward(e, &w, q->gates + t * B * GH, gru ? q->dgh + t * B * GH : NULL,
-                      gru ? q->hn + t * BH : NULL, q->h + p * BH, lstm ? q->c + p * BH : NULL,
-                      q->h + n * BH, lstm ? q->c + n * BH : NULL, m, B);
-    }
-    /* weight gradients over all steps at once; masked steps have zero gate gradients */
-    const recur_real *dA = q->gates, *dAh = gru ? q->dgh : q->gates;
-    const recur_real *Hprev = q->h + (d ? BH : 0); /* (Tw, B, H): state before each step */
-    recur_gemm(true, false, GH, w.in, Tw * B, 1, dA, GH, X, w.in, 1, gw.w_ih, w.in);
-    recur_gemm(true, false, GH, H, Tw * B, 1, dAh, GH, Hprev, H, 1, gw.w_hh, H);
-    for (size_t r = 0; r < Tw * B; r++) {
-        const recur_real *a = dA + r * GH, *ah = dAh + r * GH;
-        for (size_t j = 0; j < GH; j++) {
-            gw.b_ih[j] += a[j];
-            gw.b_hh[j] += ah[j];
-        }
-    }
+    const bool gru = e->cfg.cell == RECUR_CELL_GRU;
+    recur_gemm_pack(false, GH, H, w.w_hh, H, q->wb);
     if (dX)
-        recur_gemm(false, false, Tw * B, w.in, GH, 1, dA, GH, w.w_ih, w.in, beta, dX, w.in);
+        recur_gemm_pack(false, GH, w.in, w.w_ih, w.in, q->xb);
+
+    /* dhs[t] is the running d loss / d h_t: seeded at the first processed step, then written by
+     * each step for the next (its direct part, then + dA W_hh) */
+    const size_t tf = d ? 0 : Tw - 1;
+    if (dh0)
+        memcpy(q->dhs + tf * BH, dh0, BH * sizeof *q->dhs);
+    else
+        memset(q->dhs + tf * BH, 0, BH * sizeof *q->dhs);
+    if (e->cfg.cell == RECUR_CELL_LSTM)
+        memset(e->dc, 0, BH * sizeof *e->dc);
+    /* reverse the processing order of the forward pass, chunk by chunk; the weight gradients
+     * and d loss / d X of a chunk follow its steps (masked steps have zero gate gradients) */
+    const size_t nchunks = (Tw + e->chunk - 1) / e->chunk;
+    for (size_t ci = nchunks; ci-- > 0;) {
+        const size_t c0 = ci * e->chunk, nc = Tw - c0 < e->chunk ? Tw - c0 : e->chunk;
+        const size_t tlo = d ? Tw - c0 - nc : c0; /* first time step of the chunk */
+        for (size_t s = c0 + nc; s-- > c0;) {
+            const size_t t = d ? Tw - 1 - s : s;
+            const size_t p = prev_slot(e, d, t, s), n = next_slot(e, d, t, s);
+            const unsigned char *m = mask + t * B;
+            recur_real *a = q->gates + t * B * GH, *dh = q->dhs + t * BH;
+            recur_real *next = s > 0 ? q->dhs + (d ? t + 1 : t - 1) * BH : NULL;
+            const recur_real *dyt = dY + t * B * DH + d * H;
+            recur_real *dAh = a;
+            switch (e->cfg.cell) {
+            case RECUR_CELL_RNN:
+                rnn_step_bwd(B, H, a, dh, dyt, DH, next, m);
+                break;
+            case RECUR_CELL_LSTM:
+                lstm_step_bwd(B, H, a, q->c + p * BH, q->c + n * BH, dh, dyt, DH, e->dc, next, m);
+                break;
+            case RECUR_CELL_GRU:
+                dAh = q->dgh + t * B * GH;
+                gru_step_bwd(B, H, a, dAh, q->hn + t * BH, q->h + p * BH, dh, dyt, DH, next, m);
+                break;
+            }
+            /* d loss / d h_{t-1} += dA W_hh (masked rows have dA = 0 and keep what they got) */
+            if (next)
+                recur_gemm_packed(B, H, GH, dAh, GH, q->wb, 1, NULL, next, H);
+        }
+        const size_t R = nc * B; /* rows of the chunk, from step tlo */
+        const recur_real *dA = q->gates + tlo * B * GH;
+        const recur_real *dAh = gru ? q->dgh + tlo * B * GH : dA;
+        const recur_real *Hprev = q->h + (d ? tlo + 1 : tlo) * BH; /* states before the steps */
+        recur_gemm_tn(GH, w.in, R, dA, GH, X + tlo * B * w.in, w.in, 1, gw.w_ih, w.in);
+        recur_gemm_tn(GH, H, R, dAh, GH, Hprev, H, 1, gw.w_hh, H);
+        column_sums(R, GH, dA, e->bsum);
+        for (size_t j = 0; j < GH; j++)
+            gw.b_ih[j] += e->bsum[j];
+        if (gru)
+            column_sums(R, GH, dAh, e->bsum);
+        for (size_t j = 0; j < GH; j++)
+            gw.b_hh[j] += e->bsum[j];
+        if (dX)
+            recur_gemm_packed(R, w.in, GH, dA, GH, q->xb, beta, NULL, dX + tlo * B * w.in, w.in);
+    }
 }
 
 /* ---- head and loss ---------------------------------------------------------------------- */
@@ -639,7 +847,7 @@ static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, 
         const bool last = e->cfg.pool == RECUR_POOL_LAST;
         const dirbuf_t *qf = dirbuf(e, top, 0), *qr = e->D == 2 ? dirbuf(e, top, 1) : NULL;
         if (qr && e->t0 == 0) /* reverse state after step 0, kept for later windows */
-            memcpy(e->rev_last, qr->h, B * H * sizeof *e->rev_last);
+            memcpy(e->rev_last, qr->h + final_slot(e, 1, Tw) * B * H, B * H * sizeof *e->rev_last);
         for (size_t t = 0; t < Tw; t++)
             for (size_t b = 0; b < B; b++) {
                 if (!mask[t * B + b])
@@ -667,7 +875,7 @@ static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, 
                 continue;
             }
             if (last) {
-                memcpy(pf, qf->h + Tw * B * H + b * H, H * sizeof *pf);
+                memcpy(pf, qf->h + (final_slot(e, 0, Tw) * B + b) * H, H * sizeof *pf);
                 if (qr)
                     memcpy(pf + H, e->rev_last + b * H, H * sizeof *pf);
             } else if (e->cfg.pool == RECUR_POOL_MEAN) {
@@ -697,23 +905,19 @@ static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, 
             terms += nt;
         }
     }
-    /* mean over the terms of this window */
-    if (terms > 0) {
-        const recur_real inv = (recur_real)(1.0 / (double)terms);
-        const size_t rows = e->cfg.head == RECUR_HEAD_STEP ? Tw * B : B;
-        for (size_t i = 0; i < rows * O; i++)
-            e->dlogits[i] *= inv;
+    /* mean over the terms of this window (the gradient is scaled in backward) */
+    if (terms > 0)
         total /= (double)terms;
-    }
     *loss = total;
     *n_terms = terms;
     return 0;
 }
 
-/* Head backward: parameter gradients, d loss / d top-layer output into dy[top] (overwritten)
- * and the gradient entering the final states for `last` pooling (dpooled columns). */
+/* Head backward for the loss (sum of the window's terms) / norm: parameter gradients,
+ * d loss / d top-layer output into dy[top] (overwritten) and the gradient entering the final
+ * states for `last` pooling (dpooled columns). */
 static void head_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t Tw,
-                          size_t B, const unsigned char *mask)
+                          size_t B, const unsigned char *mask, double norm)
 {
     const size_t H = e->H, DH = e->D * H, O = e->O, top = e->L - 1;
     const recur_tensor_t *tw = head_weight(e);
@@ -722,25 +926,28 @@ static void head_backward(recur_engine_t *e, const recur_real *params, recur_rea
     recur_real *dY = e->dy[top];
     const size_t rows = e->cfg.head == RECUR_HEAD_STEP ? Tw * B : B;
     const recur_real *feat = e->cfg.head == RECUR_HEAD_STEP ? e->y[top] : e->pooled;
+    const recur_real inv = (recur_real)(1.0 / norm);
+    for (size_t i = 0; i < rows * O; i++)
+        e->dlnorm[i] = e->dlogits[i] * inv;
 
-    recur_gemm(true, false, O, DH, rows, 1, e->dlogits, O, feat, DH, 1, dW, DH);
+    recur_gemm(true, false, O, DH, rows, 1, e->dlnorm, O, feat, DH, 1, dW, DH);
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < O; k++)
-            db[k] += e->dlogits[r * O + k];
+            db[k] += e->dlnorm[r * O + k];
     if (e->cfg.head == RECUR_HEAD_STEP) {
-        recur_gemm(false, false, Tw * B, DH, O, 1, e->dlogits, O, W, DH, 0, dY, DH);
+        recur_gemm(false, false, Tw * B, DH, O, 1, e->dlnorm, O, W, DH, 0, dY, DH);
         return;
     }
-    recur_gemm(false, false, B, DH, O, 1, e->dlogits, O, W, DH, 0, e->dpooled, DH);
+    recur_gemm(false, false, B, DH, O, 1, e->dlnorm, O, W, DH, 0, e->dpooled, DH);
     memset(dY, 0, Tw * B * DH * sizeof *dY);
     if (e->cfg.pool == RECUR_POOL_MEAN) {
         for (size_t t = 0; t < Tw; t++)
             for (size_t b = 0; b < B; b++) {
                 if (!mask[t * B + b] || !e->term[b])
                     continue;
-                const recur_real inv = (recur_real)1 / (recur_real)e->acc_n[b];
+                const recur_real invn = (recur_real)1 / (recur_real)e->acc_n[b];
                 for (size_t j = 0; j < DH; j++)
-                    dY[(t * B + b) * DH + j] = e->dpooled[b * DH + j] * inv;
+                    dY[(t * B + b) * DH + j] = e->dpooled[b * DH + j] * invn;
             }
     } else if (e->cfg.pool == RECUR_POOL_MAX) {
         for (size_t b = 0; b < B; b++) {
@@ -754,8 +961,6 @@ static void head_backward(recur_engine_t *e, const recur_real *params, recur_rea
         }
     }
 }
-
-/* ---- public entry points ---------------------------------------------------------------- */
 
 int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recur_batch_t *b,
                          size_t t0, size_t t1, bool train, gsl_rng *rng, double *loss,
@@ -772,6 +977,10 @@ int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recu
     if (loss && ((e->cfg.task == RECUR_TASK_CLASSIFY && !b->labels) ||
                  (e->cfg.task != RECUR_TASK_CLASSIFY && !b->targets))) {
         recur_error("engine: the batch has no targets for the loss");
+        return RECUR_EINVAL;
+    }
+    if (train && e->infer) {
+        recur_error("engine: an inference engine does not train");
         return RECUR_EINVAL;
     }
     const bool dropping = train && e->cfg.dropout > 0 && e->L > 1;
@@ -842,13 +1051,29 @@ int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recu
 int recur_engine_backward(recur_engine_t *e, const recur_real *params, recur_real *grads,
                           recur_real *dx)
 {
+    return recur_engine_backward_norm(e, params, grads, dx, 0);
+}
+
+int recur_engine_backward_norm(recur_engine_t *e, const recur_real *params, recur_real *grads,
+                               recur_real *dx, double norm)
+{
+    if (e->infer) {
+        recur_error("engine: an inference engine has no backward");
+        return RECUR_EINVAL;
+    }
     if (!e->have_loss) {
         recur_error("engine: backward needs a forward with a loss first");
         return RECUR_EINVAL;
     }
+    if (!(norm >= 0) || !isfinite(norm)) {
+        recur_error("engine: loss normaliser %g", norm);
+        return RECUR_EINVAL;
+    }
+    if (norm == 0)
+        norm = e->n_terms > 0 ? (double)e->n_terms : 1;
     const size_t B = e->Bn, Tw = e->t1 - e->t0, H = e->H, DH = e->D * H, top = e->L - 1;
     const unsigned char *mask = e->b->mask + e->t0 * B;
-    head_backward(e, params, grads, Tw, B, mask);
+    head_backward(e, params, grads, Tw, B, mask, norm);
     /* gradient entering the final states (last pooling): forward part at the window's end,
      * reverse part at step 0, only for sequences whose term is in this window */
     recur_real *dhf = NULL, *dhr = NULL;
@@ -899,7 +1124,7 @@ const recur_real *recur_engine_final_h(const recur_engine_t *e, size_t layer, si
     if (layer >= e->L || dir >= e->D)
         return NULL;
     const dirbuf_t *q = dirbuf(e, layer, dir);
-    return q->h + (dir ? 0 : (e->t1 - e->t0) * e->Bn * e->H);
+    return q->h + final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
 }
 
 const recur_real *recur_engine_final_c(const recur_engine_t *e, size_t layer, size_t dir)
@@ -907,7 +1132,7 @@ const recur_real *recur_engine_final_c(const recur_engine_t *e, size_t layer, si
     if (layer >= e->L || dir >= e->D || e->cfg.cell != RECUR_CELL_LSTM)
         return NULL;
     const dirbuf_t *q = dirbuf(e, layer, dir);
-    return q->c + (dir ? 0 : (e->t1 - e->t0) * e->Bn * e->H);
+    return q->c + final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
 }
 
 const recur_real *recur_engine_state_grad(const recur_engine_t *e, size_t layer, size_t dir)

@@ -107,8 +107,17 @@ typedef struct {
  * With t0 = 0 and t1 = T this is full BPTT. */
 typedef struct recur_engine recur_engine_t;
 
-/* NULL on failure (logged). The engine keeps a copy of cfg. Free with recur_engine_free. */
+/* NULL on failure (logged). The engine keeps a copy of cfg. Free with recur_engine_free.
+ * Memory is O(T_max B_max H) per layer and direction; src/engine.c documents the constants. */
 recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size_t B_max);
+/* A forward-only engine: keeps no activations for backward - per layer and direction only the
+ * current state and the input projection of a few steps - besides the layer outputs
+ * (T_max, B_max, D*H). Forward with train == false only; backward and state_grad refuse.
+ * Its outputs, states and carry equal the training engine's bit for bit. For unidirectional
+ * models, consecutive windows of a batch give the result of one window over the whole batch,
+ * so memory stays constant in T with T_max = the window. */
+recur_engine_t *recur_engine_alloc_inference(const recur_config_t *cfg, size_t T_max, size_t B_max);
+bool recur_engine_is_inference(const recur_engine_t *e);
 void recur_engine_free(recur_engine_t *e);
 const recur_config_t *recur_engine_config(const recur_engine_t *e);
 
@@ -126,6 +135,13 @@ int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recu
  * d loss / d x for the window's steps into dx, (t1 - t0, B, I). */
 int recur_engine_backward(recur_engine_t *e, const recur_real *params, recur_real *grads,
                           recur_real *dx) RECUR_WUR;
+
+/* As recur_engine_backward, for the loss (sum of the window's terms) / norm instead of their
+ * mean (norm = 0: their number, as recur_engine_backward). A batch cut into shards, each run
+ * by its own engine, gets the whole batch's gradient as the sum of the shards' gradients with
+ * norm = the terms of all shards. */
+int recur_engine_backward_norm(recur_engine_t *e, const recur_real *params, recur_real *grads,
+                               recur_real *dx, double norm) RECUR_WUR;
 
 /* Head outputs of the last forward: logits (B, O) for the sequence head (valid once the
  * window holds every sequence's last step), or (t1 - t0, B, O) for the step head, 0 at masked
@@ -146,7 +162,7 @@ void recur_engine_carry_get(const recur_engine_t *e, recur_real *out);
 void recur_engine_carry_set(recur_engine_t *e, const recur_real *in);
 
 /* d loss / d h_t of the last backward for layer l, direction d: (t1 - t0, B, H), the total
- * gradient reaching the state at each step (for diagnostics). */
+ * gradient reaching the state at each step (for diagnostics); NULL for an inference engine. */
 const recur_real *recur_engine_state_grad(const recur_engine_t *e, size_t layer, size_t dir);
 
 #endif
