@@ -134,8 +134,13 @@ fuzz: deps-fuzz
 	        build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-bench: all
+$(O)/bench/fasta_read: bench/fasta_read.c $(O)/librecur.a
+	@mkdir -p $(O)/bench
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(O)/librecur.a $(LIBS)
+
+bench: all $(O)/bench/fasta_read
 	$(PYTHON) bench/compare.py
+	$(O)/bench/fasta_read
 
 demo:
 	@echo "make demo: the Snakemake workflow is not there yet (issue 5); see README.md" >&2
