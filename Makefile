@@ -128,10 +128,13 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDR)
 fuzz: deps-fuzz
 	$(MAKE) $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
-	    n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	    n=$$(basename $$f); seeds=tests/fuzz/corpus/$$n; \
+	    gen=tests/fuzz/make_$${n#fuzz_}_corpus.sh; \
+	    if [ -f $$gen ]; then seeds=build/fuzz/seeds-$$n; mkdir -p $$seeds; sh $$gen $$seeds; fi; \
+	    mkdir -p build/fuzz/corpus-$$n; \
 	    echo "== $$n for $(FUZZ_SECONDS) s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -close_fd_mask=2 \
-	        build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	    ASAN_OPTIONS=allocator_may_return_null=1 $$f -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=10 -close_fd_mask=2 build/fuzz/corpus-$$n $$seeds || exit 1; \
 	done
 
 $(O)/bench/fasta_read: bench/fasta_read.c $(O)/librecur.a

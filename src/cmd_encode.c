@@ -10,6 +10,8 @@
 #include <recur/dna.h>
 #include <recur/model.h>
 
+#include "cmd_series.h"
+
 typedef struct {
     recur_cli_inputs_t in;
     const char *out, *model, *task_opt;
@@ -22,6 +24,9 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: recur encode (--fasta FILE[:LABEL] | --bed FILE --ref FASTA | --bam FILE)\n"
             "                    ... -o FILE.h5 [options]\n"
+            "\n"
+            "Forecasting (weather and climate series from HDF5 / netCDF-4) has its own options:\n"
+            "see `recur encode --h5 FILE --help`.\n"
             "\n"
             "Reads and labels DNA records as `recur train` does and writes the encoded dataset:\n"
             "HDF5 with /x float32 (N, T, 4) one-hot A, C, G, T (N and other IUPAC codes 0.25),\n"
@@ -130,6 +135,8 @@ static int parse(int argc, char *argv[], encode_opts_t *o)
 
 int main_encode(int argc, char *argv[])
 {
+    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+        return main_encode_series(argc, argv);
     encode_opts_t o = {.threads = 1};
     recur_cli_inputs_init(&o.in);
     int rc = RECUR_EXIT_USAGE;

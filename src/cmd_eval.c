@@ -14,6 +14,8 @@
 #include <recur/metrics.h>
 #include <recur/model.h>
 
+#include "cmd_series.h"
+
 enum { OPT_RC_AVG = RECUR_CLI_FIRST_FREE, OPT_NO_RC_AVG, OPT_BATCH_SIZE };
 
 typedef struct {
@@ -30,6 +32,9 @@ static void usage(FILE *fp)
         fp,
         "Usage: recur eval -m MODEL (--fasta FILE:LABEL | --bed FILE --ref FASTA | --bam FILE\n"
         "                  | --data FILE) ... [-o FILE] [options]\n"
+        "\n"
+        "Forecasting (weather and climate series from HDF5 / netCDF-4) has its own options:\n"
+        "see `recur eval --h5 FILE --help`.\n"
         "\n"
         "Scores a classifier on labelled records and writes its metrics as TSV: '#'\n"
         "provenance lines, the header metric<TAB>class<TAB>value, then one row per value.\n"
@@ -194,6 +199,8 @@ static void print_metrics(FILE *fp, const recur_metrics_t *m, const char *const 
 
 int main_eval(int argc, char *argv[])
 {
+    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+        return main_eval_series(argc, argv);
     eval_opts_t o = {.threads = 1, .batch_size = 64, .rc_avg = -1};
     recur_cli_inputs_init(&o.in);
     int rc = RECUR_EXIT_USAGE;

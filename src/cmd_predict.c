@@ -13,6 +13,8 @@
 #include <recur/metrics.h>
 #include <recur/model.h>
 
+#include "cmd_series.h"
+
 enum { OPT_MODEL = RECUR_CLI_FIRST_FREE, OPT_RC_AVG, OPT_NO_RC_AVG, OPT_BATCH_SIZE };
 
 typedef struct {
@@ -28,6 +30,9 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: recur predict -m MODEL (--fasta FILE | --bed FILE --ref FASTA | --bam FILE\n"
             "                     | --data FILE) ... [-o FILE] [options]\n"
+            "\n"
+            "Forecasting (weather and climate series from HDF5 / netCDF-4) has its own options:\n"
+            "see `recur predict --h5 FILE --help`.\n"
             "\n"
             "Writes the model's probabilities for every record as TSV, in input order: '#'\n"
             "provenance lines, then the header name<TAB>pred<TAB>p_<class>... and one row per\n"
@@ -157,6 +162,8 @@ static void print_row(FILE *fp, const char *name, const double *p, const recur_c
 
 int main_predict(int argc, char *argv[])
 {
+    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+        return main_predict_series(argc, argv);
     predict_opts_t o = {.threads = 1, .batch_size = 64, .rc_avg = -1};
     recur_cli_inputs_init(&o.in);
     int rc = RECUR_EXIT_USAGE;

@@ -26,6 +26,8 @@
 #include <recur/optim.h>
 #include <recur/train.h>
 
+#include "cmd_series.h"
+
 /* Length bucketing: records are sorted by length within shuffled chunks of this many batches. */
 #define BUCKET_BATCHES 50
 
@@ -74,6 +76,9 @@ static void usage(FILE *fp)
         "Usage: recur train --data FILE -o MODEL [options]\n"
         "       recur train --fasta FILE[:LABEL] ... -o MODEL [options]\n"
         "       recur train (--bed FILE --ref FASTA | --bam FILE[:LABEL]) ... -o MODEL [...]\n"
+        "\n"
+        "Forecasting (weather and climate series from HDF5 / netCDF-4) has its own options:\n"
+        "see `recur train --h5 FILE --help`.\n"
         "\n"
         "Fits a recurrent network to labelled DNA records, or to an encoded dataset, by\n"
         "mini-batch backpropagation through time and writes the model file MODEL (HDF5,\n"
@@ -926,6 +931,8 @@ static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
 
 int main_train(int argc, char *argv[])
 {
+    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+        return main_train_series(argc, argv);
     train_opts_t o = {.epochs = 10,
                       .batch_size = 32,
                       .threads = 1,

@@ -1,0 +1,1564 @@
+/* cmd_series.c - the forecasting side of `recur train | eval | predict | encode`: series read from
+ * HDF5 / netCDF-4 files (--h5), encoded into windows with training-split z-scores, a recurrent
+ * forecaster trained with the shared engine, its forecasts scored next to the baselines. */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include <recur/blas.h>
+#include <recur/cli.h>
+#include <recur/dataset.h>
+#include <recur/engine.h>
+#include <recur/forecast.h>
+#include <recur/h5series.h>
+#include <recur/model.h>
+#include <recur/optim.h>
+#include <recur/train.h>
+
+#include "cmd_series.h"
+
+enum {
+    /* the series and its encoding */
+    OPT_H5 = RECUR_CLI_FIRST_FREE,
+    OPT_DATASET,
+    OPT_VARS,
+    OPT_TARGET,
+    OPT_SELECT,
+    OPT_TIME_DIM,
+    OPT_WINDOW,
+    OPT_HORIZON,
+    OPT_STRIDE,
+    OPT_VAL_FRACTION,
+    OPT_TEST_FRACTION,
+    OPT_CALENDAR,
+    OPT_MISSING_IND,
+    /* training */
+    OPT_DROPOUT,
+    OPT_EPOCHS,
+    OPT_BATCH_SIZE,
+    OPT_OPTIMIZER,
+    OPT_LR,
+    OPT_MOMENTUM,
+    OPT_WEIGHT_DECAY,
+    OPT_CLIP,
+    OPT_TBPTT,
+    OPT_SEED,
+    OPT_NO_SHUFFLE,
+    OPT_LOG,
+    OPT_MAX_BAD_STEPS,
+    OPT_PATIENCE,
+    OPT_KEEP_BEST,
+    /* eval, predict, encode */
+    OPT_SPLIT,
+    OPT_CLIMATOLOGY,
+    OPT_RIDGE_LAMBDA,
+    OPT_NO_RIDGE,
+    OPT_TSV,
+    OPT_HEAD_ENC
+};
+
+#define SERIES_OPTS                                                                                \
+    {"h5", required_argument, NULL, OPT_H5}, {"dataset", required_argument, NULL, OPT_DATASET},    \
+        {"vars", required_argument, NULL, OPT_VARS},                                               \
+        {"target", required_argument, NULL, OPT_TARGET},                                           \
+        {"select", required_argument, NULL, OPT_SELECT},                                           \
+    {                                                                                              \
+        "time-dim", required_argument, NULL, OPT_TIME_DIM                                          \
+    }
+
+#define ENCODING_OPTS                                                                              \
+    {"window", required_argument, NULL, OPT_WINDOW},                                               \
+        {"horizon", required_argument, NULL, OPT_HORIZON},                                         \
+        {"stride", required_argument, NULL, OPT_STRIDE},                                           \
+        {"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},                               \
+        {"test-fraction", required_argument, NULL, OPT_TEST_FRACTION},                             \
+        {"calendar", required_argument, NULL, OPT_CALENDAR},                                       \
+    {                                                                                              \
+        "missing-indicators", no_argument, NULL, OPT_MISSING_IND                                   \
+    }
+
+static const char series_help[] =
+    "Series (HDF5 or netCDF-4, read with libhdf5):\n"
+    "  --h5 FILE               the file\n"
+    "  --vars A,B,...          CF-style variables (one dataset each, dimensions named by\n"
+    "                          netCDF-4 dimension scales); with --dataset: its input columns\n"
+    "  --dataset PATH          a plain (time) or (time, feature) dataset instead; column names\n"
+    "                          from its 'columns' or 'features' attribute, else c0, c1, ...\n"
+    "  --target A[,B]          variables to forecast (default: the first of --vars / column 0)\n"
+    "  --select DIM=I          fix dimension DIM at index I (DIM=~X: the coordinate nearest X);\n"
+    "                          repeatable. Dimensions other than time that are not selected\n"
+    "                          make a panel: one series per station or grid point, one model\n"
+    "  --time-dim NAME         the time dimension (default: 'time', else the one whose\n"
+    "                          coordinate has units '<unit> since <date>', else the first)\n";
+
+static const char encoding_help[] =
+    "Encoding (stored in the model):\n"
+    "  --window W              input steps per forecast (default 14)\n"
+    "  --horizon H             forecast steps 1..H ahead, all predicted (default 1)\n"
+    "  --stride S              steps between issue times of the samples (default 1)\n"
+    "  --val-fraction F        chronological validation split (default 0.15)\n"
+    "  --test-fraction F       chronological test split, last (default 0.15); training gets\n"
+    "                          the rest, first. No window straddles two splits\n"
+    "  --calendar doy,hour     day-of-year and/or hour-of-day as sin/cos features (needs time\n"
+    "                          units '<unit> since <date>'; default none)\n"
+    "  --missing-indicators    one 0/1 channel per input: 1 where the value is missing (a\n"
+    "                          missing input is 0 after z-scoring either way)\n";
+
+/* The series and encoding options of a command line. */
+typedef struct {
+    const char *h5, *dataset, *time_dim;
+    char *vars_buf, *targets_buf;
+    const char *vars[RECUR_FC_MAX_INPUTS];
+    size_t n_vars;
+    const char *targets[RECUR_FC_MAX_TARGETS];
+    size_t n_targets;
+    const char *select_arg[RECUR_SERIES_MAX_SELECT];
+    recur_series_select_t select[RECUR_SERIES_MAX_SELECT];
+    size_t n_select;
+    size_t window, horizon, stride;
+    double val, test;
+    bool doy, hour, mi;
+    bool encoding_given; /* an encoding option was given (refused with -m) */
+} src_t;
+
+static void src_init(src_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->window = 14;
+    o->horizon = 1;
+    o->stride = 1;
+    o->val = 0.15;
+    o->test = 0.15;
+}
+
+static void src_release(src_t *o)
+{
+    free(o->vars_buf);
+    free(o->targets_buf);
+}
+
+/* Splits a comma list into v (at most max items, none empty); *buf owns the copy. */
+static int comma_list(const char *opt, const char *arg, char **buf, const char **v, size_t max,
+                      size_t *n)
+{
+    free(*buf);
+    *n = 0;
+    if (!(*buf = strdup(arg))) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    char *p = *buf;
+    for (char *tok; (tok = strsep(&p, ","));) {
+        if (!*tok || *n == max) {
+            recur_error("%s: expected a comma-separated list of at most %zu names, got '%s'", opt,
+                        max, arg);
+            return RECUR_EINVAL;
+        }
+        v[(*n)++] = tok;
+    }
+    return 0;
+}
+
+/* Handles a series or encoding option: 1 handled, 0 not ours, < 0 bad value (logged). */
+static int src_option(int c, const char *arg, src_t *o)
+{
+    int bad = 0;
+    switch (c) {
+    case OPT_H5:
+        o->h5 = arg;
+        return 1;
+    case OPT_DATASET:
+        o->dataset = arg;
+        return 1;
+    case OPT_VARS:
+        bad = comma_list("--vars", arg, &o->vars_buf, o->vars, RECUR_FC_MAX_INPUTS, &o->n_vars);
+        break;
+    case OPT_TARGET:
+        bad = comma_list("--target", arg, &o->targets_buf, o->targets, RECUR_FC_MAX_TARGETS,
+                         &o->n_targets);
+        break;
+    case OPT_SELECT:
+        if (o->n_select == RECUR_SERIES_MAX_SELECT) {
+            recur_error("--select: at most %d", RECUR_SERIES_MAX_SELECT);
+            return RECUR_EINVAL;
+        }
+        o->select_arg[o->n_select] = arg;
+        bad = recur_series_select_parse(arg, &o->select[o->n_select]);
+        o->n_select += !bad;
+        break;
+    case OPT_TIME_DIM:
+        o->time_dim = arg;
+        return 1;
+    case OPT_WINDOW:
+        bad = recur_cli_size("--window", arg, 1, RECUR_FC_MAX_WINDOW, &o->window);
+        o->encoding_given = true;
+        break;
+    case OPT_HORIZON:
+        bad = recur_cli_size("--horizon", arg, 1, RECUR_FC_MAX_HORIZON, &o->horizon);
+        o->encoding_given = true;
+        break;
+    case OPT_STRIDE:
+        bad = recur_cli_size("--stride", arg, 1, 1000000000, &o->stride);
+        o->encoding_given = true;
+        break;
+    case OPT_VAL_FRACTION:
+        bad = recur_cli_double("--val-fraction", arg, 0.0, 0.9, &o->val);
+        o->encoding_given = true;
+        break;
+    case OPT_TEST_FRACTION:
+        bad = recur_cli_double("--test-fraction", arg, 0.0, 0.9, &o->test);
+        o->encoding_given = true;
+        break;
+    case OPT_CALENDAR: {
+        o->doy = o->hour = false;
+        o->encoding_given = true;
+        if (strcmp(arg, "none") == 0)
+            return 1;
+        char *copy = strdup(arg), *p = copy;
+        if (!copy) {
+            recur_error("out of memory");
+            return RECUR_ENOMEM;
+        }
+        for (char *tok; !bad && (tok = strsep(&p, ","));) {
+            if (strcmp(tok, "doy") == 0)
+                o->doy = true;
+            else if (strcmp(tok, "hour") == 0)
+                o->hour = true;
+            else {
+                recur_error("--calendar: expected doy, hour, doy,hour or none, got '%s'", arg);
+                bad = 1;
+            }
+        }
+        free(copy);
+        break;
+    }
+    case OPT_MISSING_IND:
+        o->mi = true;
+        o->encoding_given = true;
+        return 1;
+    default:
+        return 0;
+    }
+    return bad ? RECUR_EINVAL : 1;
+}
+
+/* Usage checks shared by every command: --h5 present, a file, --dataset xor --vars. */
+static const char *src_check(const src_t *o, bool need_names)
+{
+    if (!o->h5)
+        return "missing --h5 FILE";
+    if (strcmp(o->h5, "-") == 0)
+        return "--h5: the series cannot be read from standard input (HDF5 needs a file)";
+    if (need_names && !o->dataset && !o->n_vars)
+        return "missing --vars A,B,... (or --dataset PATH)";
+    if (o->val + o->test >= 1.0)
+        return "--val-fraction + --test-fraction must leave a training split (sum < 1)";
+    return NULL;
+}
+
+/* Reads the series: the variables (CF: names, plus targets not among them) or the dataset. */
+static recur_series_t *read_series(const src_t *o, const char *const *vars, size_t n_vars)
+{
+    recur_series_opts_t so = {.dataset = o->dataset,
+                              .vars = o->dataset ? NULL : vars,
+                              .n_vars = o->dataset ? 0 : n_vars,
+                              .time_dim = o->time_dim,
+                              .select = o->select,
+                              .n_select = o->n_select};
+    return recur_series_read(o->h5, &so);
+}
+
+/* Index of variable name in s, logged when absent. */
+static int find_var(const recur_series_t *s, const src_t *o, const char *name, size_t *out)
+{
+    const long i = recur_series_var_index(s, name);
+    if (i < 0) {
+        recur_error("%s: %s%sno variable '%s'", o->h5, o->dataset ? o->dataset : "",
+                    o->dataset ? ": " : "", name);
+        return RECUR_EINVAL;
+    }
+    *out = (size_t)i;
+    return 0;
+}
+
+/* The series named on the command line and an encoding fitted on its training split. */
+static int load_and_fit(const src_t *o, recur_series_t **out, recur_fc_t *fc)
+{
+    const char *all[RECUR_FC_MAX_INPUTS + RECUR_FC_MAX_TARGETS];
+    size_t n = 0;
+    for (size_t i = 0; i < o->n_vars; i++)
+        all[n++] = o->vars[i];
+    for (size_t k = 0; k < o->n_targets; k++) {
+        bool dup = false;
+        for (size_t i = 0; i < n && !dup; i++)
+            dup = strcmp(all[i], o->targets[k]) == 0;
+        if (!dup)
+            all[n++] = o->targets[k];
+    }
+    recur_series_t *s = read_series(o, all, n);
+    if (!s)
+        return RECUR_EFORMAT;
+    memset(fc, 0, sizeof *fc);
+    fc->window = o->window;
+    fc->horizon = o->horizon;
+    fc->stride = o->stride;
+    fc->val_frac = o->val;
+    fc->train_frac = 1.0 - o->val - o->test;
+    fc->doy = o->doy;
+    fc->hour = o->hour;
+    fc->missing_indicators = o->mi;
+    fc->V = s->V;
+    int rc = 0;
+    if (o->dataset && !o->n_vars) { /* plain mode: every column is an input */
+        if (s->V > RECUR_FC_MAX_INPUTS) {
+            recur_error("%s: %s: %zu columns, more than %d inputs (choose with --vars)", o->h5,
+                        o->dataset, s->V, RECUR_FC_MAX_INPUTS);
+            rc = RECUR_EINVAL;
+        }
+        for (size_t i = 0; rc == 0 && i < s->V; i++)
+            fc->in_var[fc->n_in++] = i;
+    } else {
+        for (size_t i = 0; rc == 0 && i < o->n_vars; i++)
+            rc = find_var(s, o, o->vars[i], &fc->in_var[fc->n_in++]);
+    }
+    if (o->n_targets == 0)
+        fc->out_var[fc->n_out++] = fc->in_var[0];
+    for (size_t k = 0; rc == 0 && k < o->n_targets; k++)
+        rc = find_var(s, o, o->targets[k], &fc->out_var[fc->n_out++]);
+    if (rc == 0 && (rc = recur_fc_init(fc)) != 0)
+        rc = RECUR_EINVAL;
+    if (rc == 0)
+        rc = recur_fc_fit(fc, s, o->h5);
+    if (rc) {
+        recur_series_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* The series for a model's encoding: the model's source, overridden by the command line. */
+static int load_for_model(src_t *o, const recur_model_t *m, const char *mpath, recur_fc_t *fc,
+                          recur_series_t **out)
+{
+    recur_fc_source_t src;
+    if (recur_fc_from_model(m, mpath, fc, &src) != 0)
+        return RECUR_EFORMAT;
+    if (!o->dataset && !o->n_vars)
+        o->dataset = src.dataset;
+    if (!o->time_dim)
+        o->time_dim = src.time_dim;
+    if (o->n_select == 0)
+        for (size_t k = 0; k < src.n_select && k < RECUR_SERIES_MAX_SELECT; k++) {
+            if (recur_series_select_parse(src.select[k], &o->select[k]) != 0)
+                return RECUR_EFORMAT;
+            o->select_arg[k] = src.select[k];
+            o->n_select++;
+        }
+    const char *const *vars = src.vars;
+    size_t nv = fc->V;
+    if (o->n_vars && !o->dataset) {
+        if (o->n_vars != fc->V) {
+            recur_error("--vars: the model reads %zu variables, got %zu", fc->V, o->n_vars);
+            return RECUR_EINVAL;
+        }
+        vars = o->vars;
+    }
+    recur_series_t *s = read_series(o, vars, nv);
+    if (!s)
+        return RECUR_EFORMAT;
+    if (s->V != fc->V) {
+        recur_error("%s: %zu variables, the model was trained on %zu", o->h5, s->V, fc->V);
+        recur_series_free(s);
+        return RECUR_EINVAL;
+    }
+    if (o->dataset)
+        for (size_t v = 0; v < s->V; v++)
+            if (strcmp(s->var_names[v], src.vars[v]) != 0) {
+                recur_error("%s: %s: column %zu is '%s', the model's is '%s'", o->h5, o->dataset, v,
+                            s->var_names[v], src.vars[v]);
+                recur_series_free(s);
+                return RECUR_EINVAL;
+            }
+    *out = s;
+    return 0;
+}
+
+/* Refuses an output path whose directory cannot take the file, before any work. */
+static int check_output_dir(const char *out)
+{
+    char *copy = strdup(out);
+    if (!copy) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    const char *dir = dirname(copy);
+    struct stat st;
+    int rc = 0;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        recur_error("%s: is a directory", out);
+        rc = RECUR_EIO;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        recur_error("%s: cannot write in directory '%s': %s", out, dir, strerror(errno));
+        rc = RECUR_EIO;
+    }
+    free(copy);
+    return rc;
+}
+
+static char *command_line(char *buf, size_t size, int argc, char *argv[])
+{
+    snprintf(buf, size, "recur ");
+    recur_cli_join(buf + 6, size - 6, argc, argv);
+    return buf;
+}
+
+static double seconds(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
+}
+
+static void json_number(FILE *fp, const char *key, double x)
+{
+    if (isfinite(x))
+        fprintf(fp, ",\"%s\":%.9g", key, x);
+    else
+        fprintf(fp, ",\"%s\":null", key);
+}
+
+bool cmd_series_requested(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; i++) {
+        if (!argv[i])
+            break;
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--h5") == 0 || strncmp(argv[i], "--h5=", 5) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The date (or index) of step t, for messages. */
+static void step_label(const recur_series_t *s, size_t t, char *buf, size_t size)
+{
+    if (s->epoch)
+        recur_time_format(s->epoch[t], recur_fc_date_only(s), buf, size);
+    else
+        snprintf(buf, size, "step %zu", t);
+}
+
+/* ==== train =================================================================================== */
+
+typedef struct {
+    const char *out, *log;
+    size_t epochs, batch_size, tbptt, threads, max_bad_steps, patience;
+    unsigned long seed;
+    bool shuffle, quiet, keep_best;
+    recur_optim_kind_t kind;
+    double lr, momentum, weight_decay, clip;
+} train_opts_t;
+
+static void train_usage(FILE *fp)
+{
+    fprintf(
+        fp,
+        "Usage: recur train --h5 FILE (--vars A,B | --dataset PATH) -o MODEL [options]\n"
+        "\n"
+        "Fits a recurrent forecaster to a weather or climate series: windows of W steps of\n"
+        "the inputs predict the targets 1..H steps ahead (sequence head), or every step\n"
+        "predicts the next H steps (--head step, trained with truncated BPTT over the whole\n"
+        "series). Inputs and targets are z-scored with statistics of the training split,\n"
+        "which are stored in MODEL with the rest of the encoding, so that `recur eval` and\n"
+        "`recur predict` need only --h5. Each epoch also reports the loss on the validation\n"
+        "split (the windows after the training split), for --patience and --keep-best.\n"
+        "\n"
+        "%s\n%s\n"
+        "Architecture (defaults: lstm, H 64, L 1, head seq, pool last):\n"
+        "  --cell rnn|lstm|gru     recurrent cell\n"
+        "  --hidden H              hidden units per layer and direction (1..65536)\n"
+        "  --layers L              stacked layers (1..64)\n"
+        "  --bidirectional         add a reverse direction (sequence head only: a reverse\n"
+        "                          direction of the step head would see the future)\n"
+        "  --head seq|step         one forecast per window, or one at every step\n"
+        "  --pool last|mean|max    sequence-head pooling\n"
+        "  --dropout P             dropout between layers during training\n"
+        "  --orthogonal            orthogonal recurrent weights at initialisation\n"
+        "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n"
+        "\n"
+        "Training:\n"
+        "  --epochs N              passes over the training samples (default 20)\n"
+        "  --batch-size B          samples (series, for --head step) per batch (default 32)\n"
+        "  --optimizer sgd|adam|adamw  (default adam)\n"
+        "  --lr X                  learning rate (default: 0.001 adam/adamw, 0.01 sgd)\n"
+        "  --momentum M            SGD momentum\n"
+        "  --weight-decay W        L2 (sgd, adam) or decoupled (adamw) weight decay\n"
+        "  --clip NORM             global gradient-norm clipping (default 0: off)\n"
+        "  --tbptt K               truncated BPTT, one update per K steps (default: 0, full;\n"
+        "                          with --head step, 0 means K = 100)\n"
+        "  --patience N            stop after N epochs without a better validation loss\n"
+        "                          (default 0: run every epoch)\n"
+        "  --keep-best             keep the weights of the epoch with the lowest validation\n"
+        "                          loss (default: those of the last epoch)\n"
+        "  --seed N                seed of the one generator (weights, shuffling, dropout)\n"
+        "  --no-shuffle            samples in order every epoch\n"
+        "  -@, --threads N         OpenBLAS threads (default 1)\n"
+        "  --max-bad-steps N       consecutive non-finite updates that stop training (10)\n"
+        "\n"
+        "Output:\n"
+        "  -o, --output MODEL      model file (HDF5, written atomically)\n"
+        "  --log FILE              one JSON object per epoch (loss, val_loss, ...); - = stdout\n"
+        "  -q, --quiet             no progress lines\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "Exit status: 0 ok; 1 bad input (file, dataset, a window longer than the series, a\n"
+        "target without a valid value in a split) or I/O error; 2 usage error; 3 training\n"
+        "diverged (MODEL is not written).\n",
+        series_help, encoding_help);
+}
+
+static int train_parse(int argc, char *argv[], src_t *src, train_opts_t *o, recur_config_t *cfg,
+                       recur_init_t *init)
+{
+    static const struct option longopts[] = {
+        RECUR_CLI_ARCH_LONGOPTS,
+        SERIES_OPTS,
+        ENCODING_OPTS,
+        {"output", required_argument, NULL, 'o'},
+        {"dropout", required_argument, NULL, OPT_DROPOUT},
+        {"epochs", required_argument, NULL, OPT_EPOCHS},
+        {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+        {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"momentum", required_argument, NULL, OPT_MOMENTUM},
+        {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
+        {"clip", required_argument, NULL, OPT_CLIP},
+        {"tbptt", required_argument, NULL, OPT_TBPTT},
+        {"patience", required_argument, NULL, OPT_PATIENCE},
+        {"keep-best", no_argument, NULL, OPT_KEEP_BEST},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
+        {"threads", required_argument, NULL, '@'},
+        {"log", required_argument, NULL, OPT_LOG},
+        {"max-bad-steps", required_argument, NULL, OPT_MAX_BAD_STEPS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 0; /* glibc: a full re-initialisation, in case the caller parsed argv first */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:@:qh", longopts, NULL)) != -1) {
+        if (c == RECUR_CLI_INPUT || c == RECUR_CLI_OUTPUTS || c == RECUR_CLI_TASK) {
+            recur_error("%s: comes from the encoding (see 'recur train --help')",
+                        c == RECUR_CLI_INPUT     ? "--input"
+                        : c == RECUR_CLI_OUTPUTS ? "--outputs"
+                                                 : "--task");
+            return RECUR_EINVAL;
+        }
+        int a = recur_cli_arch_option(c, optarg, cfg, init);
+        if (a == 0)
+            a = src_option(c, optarg, src);
+        if (a < 0)
+            return RECUR_EINVAL;
+        if (a > 0)
+            continue;
+        int bad = 0;
+        switch (c) {
+        case 'o':
+            o->out = optarg;
+            break;
+        case OPT_DROPOUT:
+            bad = recur_cli_double("--dropout", optarg, 0.0, 0.999999, &cfg->dropout);
+            break;
+        case OPT_EPOCHS:
+            bad = recur_cli_size("--epochs", optarg, 1, 100000000, &o->epochs);
+            break;
+        case OPT_BATCH_SIZE:
+            bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
+            break;
+        case OPT_OPTIMIZER:
+            if (recur_optim_parse(optarg, &o->kind) != 0) {
+                recur_error("--optimizer: expected sgd, adam or adamw, got '%s'", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_LR:
+            bad = recur_cli_double("--lr", optarg, 1e-12, 1e6, &o->lr);
+            break;
+        case OPT_MOMENTUM:
+            bad = recur_cli_double("--momentum", optarg, 0.0, 0.999999, &o->momentum);
+            break;
+        case OPT_WEIGHT_DECAY:
+            bad = recur_cli_double("--weight-decay", optarg, 0.0, 1e6, &o->weight_decay);
+            break;
+        case OPT_CLIP:
+            bad = recur_cli_double("--clip", optarg, 0.0, 1e12, &o->clip);
+            break;
+        case OPT_TBPTT:
+            bad = recur_cli_size("--tbptt", optarg, 0, 100000000, &o->tbptt);
+            break;
+        case OPT_PATIENCE:
+            bad = recur_cli_size("--patience", optarg, 0, 100000000, &o->patience);
+            break;
+        case OPT_KEEP_BEST:
+            o->keep_best = true;
+            break;
+        case OPT_SEED:
+            bad = recur_cli_ulong("--seed", optarg, &o->seed);
+            break;
+        case OPT_NO_SHUFFLE:
+            o->shuffle = false;
+            break;
+        case '@':
+            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
+            break;
+        case OPT_LOG:
+            o->log = optarg;
+            break;
+        case OPT_MAX_BAD_STEPS:
+            bad = recur_cli_size("--max-bad-steps", optarg, 1, 1000000000, &o->max_bad_steps);
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            train_usage(stdout);
+            return 1;
+        default:
+            recur_cli_bad_option(c, argv);
+            return RECUR_EINVAL;
+        }
+        if (bad)
+            return RECUR_EINVAL;
+    }
+    if (optind < argc) {
+        recur_error("unexpected argument '%s' (see 'recur train --help')", argv[optind]);
+        return RECUR_EINVAL;
+    }
+    const char *why = src_check(src, true);
+    if (!why && !o->out)
+        why = "missing -o MODEL";
+    else if (!why && strcmp(o->out, "-") == 0)
+        why = "-o: the model cannot be written to standard output (HDF5 needs a file)";
+    else if (!why && o->momentum >= 0 && o->kind != RECUR_OPT_SGD)
+        why = "--momentum applies to --optimizer sgd only";
+    else if (!why && (o->keep_best || o->patience) && src->val <= 0)
+        why = "--keep-best and --patience need a validation split (--val-fraction > 0)";
+    else if (!why && cfg->head == RECUR_HEAD_STEP && cfg->bidirectional)
+        why = "--bidirectional with --head step: the reverse direction would see the future";
+    if (why) {
+        recur_error("%s (see 'recur train --help')", why);
+        return RECUR_EINVAL;
+    }
+    return 0;
+}
+
+/* Mean loss over a dataset (no training), batch by batch; *terms 0 when there is none. */
+static int dataset_loss(recur_trainer_t *tr, const recur_real *params, const recur_dataset_t *ds,
+                        recur_dataset_batch_t *bb, size_t B, size_t *idx, double *loss,
+                        size_t *terms)
+{
+    double sum = 0;
+    size_t n = 0;
+    for (size_t s = 0; s < ds->N; s += B) {
+        const size_t nb = ds->N - s < B ? ds->N - s : B;
+        for (size_t j = 0; j < nb; j++)
+            idx[j] = s + j;
+        recur_batch_t b;
+        double l;
+        size_t k;
+        if (recur_dataset_batch(ds, idx, nb, bb, &b) != 0 ||
+            recur_trainer_eval(tr, params, &b, &l, &k) != 0)
+            return RECUR_EINVAL;
+        sum += l * (double)k;
+        n += k;
+    }
+    *loss = n ? sum / (double)n : NAN;
+    *terms = n;
+    return 0;
+}
+
+static recur_model_t *make_model(const recur_config_t *cfg, const recur_real *params,
+                                 const recur_fc_t *fc, const recur_series_t *s, const src_t *src,
+                                 const recur_optim_t *opt, recur_optim_kind_t kind, gsl_rng *rng,
+                                 size_t epochs, int argc, char *argv[])
+{
+    char cmdline[4096];
+    command_line(cmdline, sizeof cmdline, argc, argv);
+    recur_model_t *m = recur_model_alloc(cfg);
+    if (!m)
+        return NULL;
+    memcpy(recur_model_params(m), params, recur_param_count(cfg) * sizeof *params);
+    recur_train_state_t ts = {.step = recur_optim_steps(opt),
+                              .skipped = recur_optim_skipped(opt),
+                              .epoch = epochs,
+                              .m = recur_optim_m((recur_optim_t *)opt),
+                              .v = kind == RECUR_OPT_SGD ? NULL
+                                                         : recur_optim_v((recur_optim_t *)opt),
+                              .rng_state = gsl_rng_state(rng),
+                              .rng_size = gsl_rng_size(rng)};
+    snprintf(ts.optimizer, sizeof ts.optimizer, "%s", recur_optim_name(kind));
+    snprintf(ts.rng_name, sizeof ts.rng_name, "%s", gsl_rng_name(rng));
+    recur_fc_source_t fs = {.dataset = src->dataset,
+                            .vars = (const char *const *)s->var_names,
+                            .select = src->select_arg,
+                            .n_select = src->n_select,
+                            .time_dim = src->time_dim};
+    if (recur_model_set_command_line(m, cmdline) != 0 || recur_fc_to_model(fc, s, &fs, m) != 0 ||
+        recur_model_set_train_state(m, &ts) != 0) {
+        recur_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int main_train_series(int argc, char *argv[])
+{
+    src_t src;
+    src_init(&src);
+    train_opts_t o = {.epochs = 20,
+                      .batch_size = 32,
+                      .threads = 1,
+                      .max_bad_steps = 10,
+                      .seed = 1,
+                      .shuffle = true,
+                      .kind = RECUR_OPT_ADAM,
+                      .lr = -1,
+                      .momentum = -1,
+                      .weight_decay = -1};
+    recur_config_t cfg = {.cell = RECUR_CELL_LSTM,
+                          .hidden_size = 64,
+                          .num_layers = 1,
+                          .head = RECUR_HEAD_SEQ,
+                          .pool = RECUR_POOL_LAST,
+                          .task = RECUR_TASK_REGRESS};
+    recur_init_t init = {.orthogonal_hh = false, .forget_bias = 0.0};
+    int rc = RECUR_EXIT_USAGE;
+    recur_series_t *s = NULL;
+    recur_fc_t fc = {0};
+    recur_fc_sample_t *smp = NULL;
+    recur_dataset_t *ds = NULL, *dv = NULL;
+    recur_dataset_batch_t *bb = NULL, *bv = NULL;
+    gsl_rng *rng = NULL;
+    recur_real *params = NULL, *best = NULL; /* (P) */
+    size_t *order = NULL, *idx = NULL;
+    recur_optim_t *opt = NULL;
+    recur_trainer_t *tr = NULL;
+    recur_model_t *model = NULL;
+    FILE *log = NULL;
+
+    const int p = train_parse(argc, argv, &src, &o, &cfg, &init);
+    if (p != 0) {
+        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+        goto out;
+    }
+    recur_log_set_quiet(o.quiet);
+    rc = RECUR_EXIT_ERROR;
+    if (check_output_dir(o.out) != 0 || load_and_fit(&src, &s, &fc) != 0)
+        goto out;
+    const bool step = cfg.head == RECUR_HEAD_STEP;
+    if (step) {
+        ds = recur_fc_dataset_step(&fc, s, RECUR_SPLIT_TRAIN);
+        size_t b[4];
+        recur_fc_bounds(&fc, s->T, b);
+        if (ds && b[2] > b[1])
+            dv = recur_fc_dataset_step(&fc, s, RECUR_SPLIT_VAL);
+        if (!ds || (b[2] > b[1] && !dv))
+            goto out;
+        if (o.tbptt == 0)
+            o.tbptt = 100;
+    } else {
+        size_t n;
+        if (recur_fc_samples(&fc, s, RECUR_SPLIT_TRAIN, &smp, &n) != 0 ||
+            !(ds = recur_fc_dataset_seq(&fc, s, smp, n)))
+            goto out;
+        free(smp);
+        smp = NULL;
+        if (recur_fc_samples(&fc, s, RECUR_SPLIT_VAL, &smp, &n) != 0 ||
+            (n && !(dv = recur_fc_dataset_seq(&fc, s, smp, n))))
+            goto out;
+    }
+    cfg.input_size = fc.F;
+    cfg.num_outputs = fc.O;
+    if (recur_config_validate(&cfg) != 0) {
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
+    if (o.log) {
+        log = strcmp(o.log, "-") == 0 ? stdout : fopen(o.log, "w");
+        if (!log) {
+            recur_error("%s: cannot open: %s", o.log, strerror(errno));
+            goto out;
+        }
+    }
+    recur_blas_set_threads((int)o.threads);
+    recur_optim_config_t oc;
+    recur_optim_defaults(o.kind, &oc);
+    if (o.lr >= 0)
+        oc.lr = o.lr;
+    if (o.momentum >= 0)
+        oc.momentum = o.momentum;
+    if (o.weight_decay >= 0)
+        oc.weight_decay = o.weight_decay;
+    oc.clip = o.clip;
+    const size_t P = recur_param_count(&cfg), N = ds->N;
+    const size_t B = o.batch_size < N ? o.batch_size : N;
+    const size_t T_max = dv && dv->T > ds->T ? dv->T : ds->T;
+    const recur_train_opts_t to = {.tbptt = o.tbptt, .max_bad_steps = o.max_bad_steps};
+    rng = gsl_rng_alloc(gsl_rng_mt19937);
+    params = malloc(P * sizeof *params);
+    best = malloc(P * sizeof *best);
+    order = malloc(N * sizeof *order);
+    idx = malloc((dv && dv->N > B ? dv->N : B) * sizeof *idx);
+    if (!rng || !params || !best || !order || !idx) {
+        recur_error("out of memory");
+        goto out;
+    }
+    gsl_rng_set(rng, o.seed);
+    if (recur_param_init(&cfg, &init, params, rng) != 0)
+        goto out;
+    opt = recur_optim_alloc(&oc, P);
+    tr = opt ? recur_trainer_alloc(&cfg, opt, &to, T_max, B) : NULL;
+    bb = recur_dataset_batch_alloc(ds, ds->T, B);
+    bv = dv ? recur_dataset_batch_alloc(dv, dv->T, B) : NULL;
+    if (!opt || !tr || !bb || (dv && !bv))
+        goto out;
+    for (size_t i = 0; i < N; i++)
+        order[i] = i;
+    size_t b4[4];
+    recur_fc_bounds(&fc, s->T, b4);
+    char d0[48], d1[48];
+    step_label(s, 0, d0, sizeof d0);
+    step_label(s, b4[1] - 1, d1, sizeof d1);
+    recur_info("%s: %zu series x %zu steps; training split %s .. %s; %zu %s of %zu steps, %zu "
+               "features, %zu outputs (horizon %zu x %zu targets)",
+               src.h5, s->S, s->T, d0, d1, N, step ? "series" : "windows", ds->T, fc.F, fc.O,
+               fc.horizon, fc.n_out);
+    recur_info("%s %s head, H %zu L %zu, %zu parameters; validation: %zu %s",
+               recur_cell_name(cfg.cell), recur_head_name(cfg.head), cfg.hidden_size,
+               cfg.num_layers, P, dv ? dv->N : 0, step ? "series" : "windows");
+
+    double best_val = INFINITY;
+    size_t best_epoch = 0, since_best = 0, epochs_run = 0;
+    for (size_t epoch = 1; epoch <= o.epochs; epoch++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (o.shuffle)
+            gsl_ran_shuffle(rng, order, N, sizeof *order);
+        double loss_sum = 0, gsum = 0, gmax = 0;
+        size_t terms = 0, updates = 0, skipped = 0, clipped = 0;
+        for (size_t i0 = 0; i0 < N; i0 += B) {
+            const size_t nb = N - i0 < B ? N - i0 : B;
+            recur_batch_t b;
+            recur_train_stats_t st;
+            if (recur_dataset_batch(ds, order + i0, nb, bb, &b) != 0)
+                goto out;
+            const int trc = recur_trainer_batch(tr, params, &b, rng, &st);
+            if (trc == RECUR_EDIVERGED) {
+                rc = RECUR_EXIT_DIVERGED;
+                goto out;
+            }
+            if (trc != 0)
+                goto out;
+            loss_sum += st.loss * (double)st.terms;
+            terms += st.terms;
+            updates += st.updates;
+            skipped += st.skipped;
+            clipped += st.clipped;
+            gsum += st.grad_norm_sum;
+            gmax = st.grad_norm_max > gmax ? st.grad_norm_max : gmax;
+        }
+        double vloss = NAN;
+        size_t vterms = 0;
+        if (dv && dataset_loss(tr, params, dv, bv, B, idx, &vloss, &vterms) != 0)
+            goto out;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        const double loss = terms ? loss_sum / (double)terms : NAN;
+        const double gmean = updates ? gsum / (double)updates : NAN;
+        epochs_run = epoch;
+        if (!dv || vterms == 0 || vloss < best_val) {
+            best_val = vterms ? vloss : best_val;
+            best_epoch = epoch;
+            since_best = 0;
+            memcpy(best, params, P * sizeof *params);
+        } else {
+            since_best++;
+        }
+        recur_info("epoch %zu/%zu loss %.4f val_loss %.4f grad_norm %.3g (max %.3g) clipped %zu "
+                   "skipped %zu %.1f s%s",
+                   epoch, o.epochs, loss, vloss, gmean, updates ? gmax : NAN, clipped, skipped,
+                   seconds(&t0, &t1), best_epoch == epoch && dv && o.keep_best ? " *" : "");
+        if (log) {
+            fprintf(log, "{\"epoch\":%zu", epoch);
+            json_number(log, "loss", loss);
+            json_number(log, "val_loss", vloss);
+            fprintf(log, ",\"updates\":%zu,\"skipped\":%zu,\"clipped\":%zu", updates, skipped,
+                    clipped);
+            json_number(log, "grad_norm_mean", gmean);
+            json_number(log, "grad_norm_max", updates ? gmax : NAN);
+            json_number(log, "seconds", seconds(&t0, &t1));
+            fputs("}\n", log);
+            if (fflush(log) != 0 || ferror(log)) {
+                recur_error("%s: cannot write: %s", o.log, strerror(errno));
+                goto out;
+            }
+        }
+        if (o.patience && since_best >= o.patience) {
+            recur_info("no better validation loss for %zu epochs: stopping", o.patience);
+            break;
+        }
+    }
+    const bool use_best = o.keep_best && dv && isfinite(best_val);
+    if (use_best)
+        recur_info("keeping the weights of epoch %zu (validation loss %.4f)", best_epoch, best_val);
+    if (!(model = make_model(&cfg, use_best ? best : params, &fc, s, &src, opt, o.kind, rng,
+                             epochs_run, argc, argv)))
+        goto out;
+    if (recur_model_save(model, o.out) != 0)
+        goto out;
+    recur_info("wrote %s", o.out);
+    rc = RECUR_EXIT_OK;
+out:
+    if (log && log != stdout && fclose(log) != 0 && rc == RECUR_EXIT_OK) {
+        recur_error("%s: cannot write: %s", o.log, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    recur_model_free(model);
+    recur_dataset_batch_free(bb);
+    recur_dataset_batch_free(bv);
+    recur_trainer_free(tr);
+    recur_optim_free(opt);
+    free(order);
+    free(idx);
+    free(params);
+    free(best);
+    gsl_rng_free(rng);
+    recur_dataset_free(ds);
+    recur_dataset_free(dv);
+    free(smp);
+    recur_fc_release(&fc);
+    recur_series_free(s);
+    src_release(&src);
+    return rc;
+}
+
+/* ==== eval, predict, encode: options ========================================================== */
+
+typedef struct {
+    const char *model, *out;
+    recur_split_t split;
+    bool split_given, by_month, tsv, quiet, no_ridge;
+    double ridge_lambda;
+    size_t threads, batch_size;
+    unsigned long seed;
+    recur_head_t head; /* encode without a model */
+} use_opts_t;
+
+static void eval_usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: recur eval -m MODEL --h5 FILE [options]\n"
+            "\n"
+            "Scores a forecaster on a split of a series, next to three baselines computed by the\n"
+            "same command: persistence (the last value of the window), climatology (training\n"
+            "mean by day of year, +-15 days, or by month; by hour of day too for sub-daily\n"
+            "series; per series) and ridge regression on the window (GSL). Prints TSV:\n"
+            "  model  target  horizon  mae  rmse  skill_persistence  skill_climatology\n"
+            "one block per model (recur, persistence, climatology, ridge), horizons 1..H and\n"
+            "'all', in the target's physical units; skill = 1 - MSE / MSE of the baseline. A\n"
+            "missing target counts in no metric. A side-by-side MAE table goes to stderr.\n"
+            "The variables, selections and encoding come from MODEL; --vars, --dataset,\n"
+            "--select and --time-dim override them (e.g. another station of the same file).\n"
+            "\n"
+            "%s\n"
+            "Options:\n"
+            "  -m, --model MODEL       a model written by `recur train --h5`\n"
+            "  --split train|val|test|all  samples to score (default test)\n"
+            "  --climatology doy|month climatology bins (default doy)\n"
+            "  --ridge-lambda X        ridge penalty (default 1; 0 < X)\n"
+            "  --no-ridge              skip the ridge baseline\n"
+            "  --batch-size B          windows per forward pass (default 256)\n"
+            "  -o, --output FILE       the TSV (default standard output)\n"
+            "  -@, --threads N         OpenBLAS threads\n"
+            "  --seed N                accepted for uniformity (nothing random here)\n"
+            "  -q, --quiet             no summary on stderr\n"
+            "  -h, --help              this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
+            series_help);
+}
+
+static void predict_usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: recur predict -m MODEL --h5 FILE -o OUT [options]\n"
+            "\n"
+            "Forecasts of a forecaster for every sample of a split (default all: every issue\n"
+            "time with a full window, up to the series' last step, whose forecasts reach past\n"
+            "the data). The model's normalisation is applied to the inputs and undone on the\n"
+            "outputs, so forecasts are in physical units. OUT is HDF5:\n"
+            "  /forecast (N, H, targets), /truth (same, NaN where unknown), /issue_time (N) and\n"
+            "  /valid_time (N, H) in seconds since 1970-01-01 (see their units attribute),\n"
+            "  /issue_date, /valid_date (ISO 8601 strings), /series (N), /series_name,\n"
+            "  /horizon, /target; root attributes format = recur-forecast, command_line.\n"
+            "With --tsv, OUT (or standard output for '-') is long TSV instead:\n"
+            "  series  issue_time  valid_time  horizon  target  forecast  truth\n"
+            "\n"
+            "%s\n"
+            "Options:\n"
+            "  -m, --model MODEL       a model written by `recur train --h5`\n"
+            "  --split train|val|test|all  samples to forecast (default all)\n"
+            "  --tsv                   write TSV instead of HDF5\n"
+            "  --batch-size B          windows per forward pass (default 256)\n"
+            "  -o, --output OUT        output file\n"
+            "  -@, --threads N         OpenBLAS threads\n"
+            "  --seed N                accepted for uniformity (nothing random here)\n"
+            "  -q, --quiet             no summary on stderr\n"
+            "  -h, --help              this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
+            series_help);
+}
+
+static void encode_usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: recur encode --h5 FILE (--vars A,B | --dataset PATH) -o DATA [options]\n"
+            "       recur encode -m MODEL --h5 FILE -o DATA [--split S]\n"
+            "\n"
+            "Writes the encoded dataset of one split (default train) as the HDF5 dataset file\n"
+            "that `recur train --data` reads (include/recur/dataset.h): task regress, x (N, W, F)\n"
+            "z-scored with training-split statistics, targets (N, H x targets) with target_mask,\n"
+            "names '<series>@<issue date>', classes = output names. --head step writes one record\n"
+            "per series over the split instead. With -m, the encoding (and statistics) of MODEL.\n"
+            "\n"
+            "%s\n%s\n"
+            "Options:\n"
+            "  -m, --model MODEL       take the encoding from a forecaster\n"
+            "  --split train|val|test|all  (default train)\n"
+            "  --head seq|step         records per window (default) or per series\n"
+            "  -o, --output DATA       dataset file (HDF5)\n"
+            "  -@, --threads N, --seed N  accepted for uniformity\n"
+            "  -q, --quiet             no summary on stderr\n"
+            "  -h, --help              this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
+            series_help, encoding_help);
+}
+
+typedef enum { CMD_EVAL, CMD_PREDICT, CMD_ENCODE } use_cmd_t;
+
+static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts_t *o)
+{
+    static const struct option longopts[] = {
+        SERIES_OPTS,
+        ENCODING_OPTS,
+        {"model", required_argument, NULL, 'm'},
+        {"output", required_argument, NULL, 'o'},
+        {"split", required_argument, NULL, OPT_SPLIT},
+        {"climatology", required_argument, NULL, OPT_CLIMATOLOGY},
+        {"ridge-lambda", required_argument, NULL, OPT_RIDGE_LAMBDA},
+        {"no-ridge", no_argument, NULL, OPT_NO_RIDGE},
+        {"tsv", no_argument, NULL, OPT_TSV},
+        {"head", required_argument, NULL, OPT_HEAD_ENC},
+        {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"threads", required_argument, NULL, '@'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const names[] = {"eval", "predict", "encode"};
+    const char *name = names[cmd];
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
+        const bool enc = c == OPT_WINDOW || c == OPT_HORIZON || c == OPT_STRIDE ||
+                         c == OPT_VAL_FRACTION || c == OPT_TEST_FRACTION || c == OPT_CALENDAR ||
+                         c == OPT_MISSING_IND || c == OPT_TARGET;
+        const bool only_eval = c == OPT_CLIMATOLOGY || c == OPT_RIDGE_LAMBDA || c == OPT_NO_RIDGE;
+        if ((enc && cmd != CMD_ENCODE) || (only_eval && cmd != CMD_EVAL) ||
+            (c == OPT_TSV && cmd != CMD_PREDICT) || (c == OPT_HEAD_ENC && cmd != CMD_ENCODE) ||
+            (c == OPT_BATCH_SIZE && cmd == CMD_ENCODE)) {
+            const char *opt = "?";
+            for (const struct option *l = longopts; l->name; l++)
+                if (l->val == c)
+                    opt = l->name;
+            recur_error("option '--%s' does not apply to %s with --h5 (see 'recur %s --help')", opt,
+                        name, name);
+            return RECUR_EINVAL;
+        }
+        const int a = src_option(c, optarg, src);
+        if (a < 0)
+            return RECUR_EINVAL;
+        if (a > 0)
+            continue;
+        int bad = 0;
+        switch (c) {
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case OPT_SPLIT:
+            if (recur_split_parse(optarg, &o->split) != 0) {
+                recur_error("--split: expected train, val, test or all, got '%s'", optarg);
+                bad = 1;
+            }
+            o->split_given = true;
+            break;
+        case OPT_CLIMATOLOGY:
+            if (strcmp(optarg, "doy") == 0 || strcmp(optarg, "month") == 0)
+                o->by_month = strcmp(optarg, "month") == 0;
+            else {
+                recur_error("--climatology: expected doy or month, got '%s'", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_RIDGE_LAMBDA:
+            bad = recur_cli_double("--ridge-lambda", optarg, 1e-12, 1e12, &o->ridge_lambda);
+            break;
+        case OPT_NO_RIDGE:
+            o->no_ridge = true;
+            break;
+        case OPT_TSV:
+            o->tsv = true;
+            break;
+        case OPT_HEAD_ENC:
+            if (recur_head_parse(optarg, &o->head) != 0) {
+                recur_error("--head: expected seq or step, got '%s'", optarg);
+                bad = 1;
+            }
+            break;
+        case OPT_BATCH_SIZE:
+            bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
+            break;
+        case OPT_SEED:
+            bad = recur_cli_ulong("--seed", optarg, &o->seed);
+            break;
+        case '@':
+            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'h':
+            (cmd == CMD_EVAL      ? eval_usage
+             : cmd == CMD_PREDICT ? predict_usage
+                                  : encode_usage)(stdout);
+            return 1;
+        default:
+            recur_cli_bad_option(c, argv);
+            return RECUR_EINVAL;
+        }
+        if (bad)
+            return RECUR_EINVAL;
+    }
+    const char *why = NULL;
+    if (optind < argc) {
+        recur_error("unexpected argument '%s' (see 'recur %s --help')", argv[optind], name);
+        return RECUR_EINVAL;
+    }
+    if ((why = src_check(src, cmd == CMD_ENCODE && !o->model)))
+        ;
+    else if (cmd != CMD_ENCODE && !o->model)
+        why = "missing -m MODEL";
+    else if (cmd == CMD_ENCODE && o->model && src->encoding_given)
+        why = "the encoding comes from -m MODEL: drop the encoding options";
+    else if (cmd != CMD_EVAL && !o->out)
+        why = cmd == CMD_PREDICT ? "missing -o OUT" : "missing -o DATA";
+    else if (o->out && strcmp(o->out, "-") == 0 && !(cmd == CMD_PREDICT && o->tsv))
+        why = "-o: HDF5 cannot be written to standard output (HDF5 needs a file)";
+    else if (o->model && strcmp(o->model, "-") == 0)
+        why = "-m: the model cannot be read from standard input (HDF5 needs a file)";
+    if (why) {
+        recur_error("%s (see 'recur %s --help')", why, name);
+        return RECUR_EINVAL;
+    }
+    return 0;
+}
+
+/* Model, encoding and series for eval and predict (and encode -m). */
+static int open_model(src_t *src, const use_opts_t *o, recur_model_t **m, recur_fc_t *fc,
+                      recur_series_t **s)
+{
+    if (!(*m = recur_model_load(o->model)))
+        return RECUR_EFORMAT;
+    if (!recur_fc_is_forecaster(*m)) {
+        recur_error("%s: not a forecaster (no 'horizon' in /config): use it without --h5",
+                    o->model);
+        return RECUR_EFORMAT;
+    }
+    return load_for_model(src, *m, o->model, fc, s);
+}
+
+/* "train split (N samples, issue times A .. B)" on stderr. */
+static void describe_samples(const recur_fc_t *fc, const recur_series_t *s, recur_split_t sp,
+                             const recur_fc_sample_t *smp, size_t n)
+{
+    if (n == 0)
+        return;
+    size_t tmin = smp[0].t;
+    size_t tmax = tmin;
+    for (size_t i = 1; i < n; i++) {
+        tmin = smp[i].t < tmin ? smp[i].t : tmin;
+        tmax = smp[i].t > tmax ? smp[i].t : tmax;
+    }
+    char a[48], b[48];
+    step_label(s, tmin, a, sizeof a);
+    step_label(s, tmax, b, sizeof b);
+    recur_info("%s split: %zu samples (%zu series), issue times %s .. %s, horizon 1..%zu",
+               recur_split_name(sp), n, s->S, a, b, fc->horizon);
+}
+
+/* ==== eval ==================================================================================== */
+
+enum { M_RECUR, M_PERSIST, M_CLIM, M_RIDGE, N_MODELS };
+static const char *const model_names[N_MODELS] = {"recur", "persistence", "climatology", "ridge"};
+
+static void tsv_number(FILE *fp, double x)
+{
+    if (isfinite(x))
+        fprintf(fp, "\t%.6g", x);
+    else
+        fputs("\tNA", fp);
+}
+
+int main_eval_series(int argc, char *argv[])
+{
+    src_t src;
+    src_init(&src);
+    use_opts_t o = {
+        .split = RECUR_SPLIT_TEST, .ridge_lambda = 1.0, .threads = 1, .batch_size = 256};
+    int rc = RECUR_EXIT_USAGE;
+    recur_model_t *m = NULL;
+    recur_fc_t fc = {0};
+    recur_series_t *s = NULL;
+    recur_fc_sample_t *smp = NULL;
+    recur_fc_clim_t *clim = NULL;
+    recur_fc_ridge_t *ridge = NULL;
+    double *pred = NULL, *truth = NULL, *row = NULL;
+    unsigned char *tm = NULL;
+    recur_fc_metrics_t met[N_MODELS] = {{0}};
+    FILE *fp = NULL;
+    size_t n = 0;
+
+    const int p = use_parse(CMD_EVAL, argc, argv, &src, &o);
+    if (p != 0) {
+        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+        goto out;
+    }
+    recur_log_set_quiet(o.quiet);
+    recur_blas_set_threads((int)o.threads);
+    rc = RECUR_EXIT_ERROR;
+    if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0 ||
+        recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
+        goto out;
+    if (n == 0) {
+        recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
+                    recur_split_name(o.split), fc.window, fc.horizon);
+        goto out;
+    }
+    describe_samples(&fc, s, o.split, smp, n);
+    const size_t O = fc.O;
+    pred = malloc(n * O * sizeof *pred);
+    truth = malloc(O * sizeof *truth);
+    row = malloc(O * sizeof *row);
+    tm = malloc(O);
+    if (!pred || !truth || !row || !tm) {
+        recur_error("out of memory");
+        goto out;
+    }
+    for (int k = 0; k < N_MODELS; k++)
+        if (recur_fc_metrics_init(&met[k], O) != 0)
+            goto out;
+    if (recur_fc_predict(m, &fc, s, smp, n, o.batch_size, pred) != 0)
+        goto out;
+    if (!(clim = recur_fc_clim_fit(&fc, s, o.by_month)))
+        goto out;
+    if (!o.no_ridge)
+        ridge = recur_fc_ridge_fit(&fc, s, o.ridge_lambda); /* NULL: skipped, logged */
+    for (size_t i = 0; i < n; i++) {
+        recur_fc_truth(&fc, s, &smp[i], truth, tm);
+        recur_fc_metrics_add(&met[M_RECUR], pred + i * O, truth, tm);
+        recur_fc_persistence(&fc, s, &smp[i], row);
+        recur_fc_metrics_add(&met[M_PERSIST], row, truth, tm);
+        recur_fc_clim_predict(clim, &fc, s, &smp[i], row);
+        recur_fc_metrics_add(&met[M_CLIM], row, truth, tm);
+        if (ridge) {
+            recur_fc_ridge_predict(ridge, &fc, s, &smp[i], row);
+            recur_fc_metrics_add(&met[M_RIDGE], row, truth, tm);
+        }
+    }
+    fp = o.out && strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
+    if (!fp) {
+        recur_error("%s: cannot open: %s", o.out, strerror(errno));
+        goto out;
+    }
+    char cmdline[4096];
+    fprintf(fp, "# recur %s: %s\n", RECUR_VERSION,
+            command_line(cmdline, sizeof cmdline, argc, argv));
+    fprintf(fp, "# model %s; series %s; split %s, %zu samples\n", o.model, src.h5,
+            recur_split_name(o.split), n);
+    fputs("model\ttarget\thorizon\tmae\trmse\tskill_persistence\tskill_climatology\n", fp);
+    for (int k = 0; k < N_MODELS; k++) {
+        if (k == M_RIDGE && !ridge)
+            continue;
+        for (size_t t = 0; t < fc.n_out; t++)
+            for (size_t h = 1; h <= fc.horizon + 1; h++) {
+                const size_t hh = h <= fc.horizon ? h : 0; /* 0 = all */
+                const double mse = recur_fc_mse(&met[k], &fc, t, hh);
+                const double mp = recur_fc_mse(&met[M_PERSIST], &fc, t, hh);
+                const double mc = recur_fc_mse(&met[M_CLIM], &fc, t, hh);
+                fprintf(fp, "%s\t%s\t", model_names[k], s->var_names[fc.out_var[t]]);
+                if (hh)
+                    fprintf(fp, "%zu", hh);
+                else
+                    fputs("all", fp);
+                tsv_number(fp, recur_fc_mae(&met[k], &fc, t, hh));
+                tsv_number(fp, sqrt(mse));
+                tsv_number(fp, mp > 0 ? 1 - mse / mp : NAN);
+                tsv_number(fp, mc > 0 ? 1 - mse / mc : NAN);
+                fputc('\n', fp);
+            }
+    }
+    /* side by side on stderr */
+    for (size_t t = 0; t < fc.n_out; t++) {
+        const char *u = s->var_units[fc.out_var[t]];
+        recur_info("MAE of %s%s%s%s on the %s split:", s->var_names[fc.out_var[t]],
+                   u[0] ? " (" : "", u, u[0] ? ")" : "", recur_split_name(o.split));
+        recur_info("  horizon     recur  persistence  climatology%s", ridge ? "     ridge" : "");
+        for (size_t h = 1; h <= fc.horizon + 1; h++) {
+            const size_t hh = h <= fc.horizon ? h : 0;
+            char lab[24], rbuf[32] = "";
+            if (hh)
+                snprintf(lab, sizeof lab, "%zu", hh);
+            else
+                snprintf(lab, sizeof lab, "all");
+            if (ridge)
+                snprintf(rbuf, sizeof rbuf, "  %8.3f", recur_fc_mae(&met[M_RIDGE], &fc, t, hh));
+            recur_info("  %-7s  %8.3f  %11.3f  %11.3f%s", lab,
+                       recur_fc_mae(&met[M_RECUR], &fc, t, hh),
+                       recur_fc_mae(&met[M_PERSIST], &fc, t, hh),
+                       recur_fc_mae(&met[M_CLIM], &fc, t, hh), rbuf);
+        }
+    }
+    if (fflush(fp) != 0 || ferror(fp)) {
+        recur_error("%s: cannot write: %s", o.out ? o.out : "standard output", strerror(errno));
+        goto out;
+    }
+    rc = RECUR_EXIT_OK;
+out:
+    if (fp && fp != stdout && fclose(fp) != 0 && rc == RECUR_EXIT_OK) {
+        recur_error("%s: cannot write: %s", o.out, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    for (int k = 0; k < N_MODELS; k++)
+        recur_fc_metrics_release(&met[k]);
+    free(pred);
+    free(truth);
+    free(row);
+    free(tm);
+    recur_fc_clim_free(clim);
+    recur_fc_ridge_free(ridge);
+    free(smp);
+    recur_series_free(s);
+    recur_fc_release(&fc);
+    recur_model_free(m);
+    src_release(&src);
+    return rc;
+}
+
+/* ==== predict ================================================================================= */
+
+static int write_tsv(FILE *fp, const recur_fc_t *fc, const recur_series_t *s,
+                     const recur_fc_sample_t *smp, size_t n, const double *pred, int argc,
+                     char *argv[])
+{
+    char cmdline[4096], a[48], b[48];
+    const size_t O = fc->O;
+    double *truth = malloc(O * sizeof *truth);
+    unsigned char *tm = malloc(O);
+    if (!truth || !tm) {
+        free(truth);
+        free(tm);
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    const bool date_only = recur_fc_date_only(s);
+    fprintf(fp, "# recur %s: %s\n", RECUR_VERSION,
+            command_line(cmdline, sizeof cmdline, argc, argv));
+    fputs("series\tissue_time\tvalid_time\thorizon\ttarget\tforecast\ttruth\n", fp);
+    for (size_t i = 0; i < n; i++) {
+        recur_fc_truth(fc, s, &smp[i], truth, tm);
+        if (s->epoch)
+            recur_time_format(s->epoch[smp[i].t], date_only, a, sizeof a);
+        else
+            snprintf(a, sizeof a, "%.10g", s->time[smp[i].t]);
+        for (size_t k = 0; k < O; k++) {
+            const size_t h = k / fc->n_out + 1, tt = smp[i].t + h;
+            if (s->epoch)
+                recur_time_format(recur_fc_epoch(s, (double)tt), date_only, b, sizeof b);
+            else if (tt < s->T)
+                snprintf(b, sizeof b, "%.10g", s->time[tt]);
+            else
+                snprintf(b, sizeof b, "+%zu", tt - (s->T - 1));
+            const char *sn = s->series_names[smp[i].series];
+            fprintf(fp, "%s\t%s\t%s\t%zu\t%s\t%.6g\t", sn[0] ? sn : "-", a, b, h,
+                    s->var_names[fc->out_var[k % fc->n_out]], pred[i * O + k]);
+            if (tm[k])
+                fprintf(fp, "%.6g\n", truth[k]);
+            else
+                fputs("NA\n", fp);
+        }
+    }
+    free(truth);
+    free(tm);
+    return 0;
+}
+
+int main_predict_series(int argc, char *argv[])
+{
+    src_t src;
+    src_init(&src);
+    use_opts_t o = {.split = RECUR_SPLIT_ALL, .threads = 1, .batch_size = 256};
+    int rc = RECUR_EXIT_USAGE;
+    recur_model_t *m = NULL;
+    recur_fc_t fc = {0};
+    recur_series_t *s = NULL;
+    recur_fc_sample_t *smp = NULL;
+    double *pred = NULL;
+    FILE *fp = NULL;
+    size_t n = 0;
+
+    const int p = use_parse(CMD_PREDICT, argc, argv, &src, &o);
+    if (p != 0) {
+        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+        goto out;
+    }
+    recur_log_set_quiet(o.quiet);
+    recur_blas_set_threads((int)o.threads);
+    rc = RECUR_EXIT_ERROR;
+    if ((!o.tsv || strcmp(o.out, "-") != 0) && check_output_dir(o.out) != 0)
+        goto out;
+    if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0 ||
+        recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
+        goto out;
+    if (n == 0) {
+        recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
+                    recur_split_name(o.split), fc.window, fc.horizon);
+        goto out;
+    }
+    describe_samples(&fc, s, o.split, smp, n);
+    if (!(pred = malloc(n * fc.O * sizeof *pred))) {
+        recur_error("out of memory");
+        goto out;
+    }
+    if (recur_fc_predict(m, &fc, s, smp, n, o.batch_size, pred) != 0)
+        goto out;
+    char cmdline[4096];
+    command_line(cmdline, sizeof cmdline, argc, argv);
+    if (!o.tsv) {
+        if (recur_fc_write_predictions(o.out, &fc, s, smp, n, pred, cmdline, o.model) != 0)
+            goto out;
+    } else {
+        fp = strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
+        if (!fp) {
+            recur_error("%s: cannot open: %s", o.out, strerror(errno));
+            goto out;
+        }
+        if (write_tsv(fp, &fc, s, smp, n, pred, argc, argv) != 0)
+            goto out;
+        if (fflush(fp) != 0 || ferror(fp)) {
+            recur_error("%s: cannot write: %s", o.out, strerror(errno));
+            goto out;
+        }
+    }
+    recur_info("wrote %zu forecasts of %zu steps to %s", n, fc.horizon,
+               strcmp(o.out, "-") ? o.out : "standard output");
+    rc = RECUR_EXIT_OK;
+out:
+    if (fp && fp != stdout && fclose(fp) != 0 && rc == RECUR_EXIT_OK) {
+        recur_error("%s: cannot write: %s", o.out, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    free(pred);
+    free(smp);
+    recur_series_free(s);
+    recur_fc_release(&fc);
+    recur_model_free(m);
+    src_release(&src);
+    return rc;
+}
+
+/* ==== encode ================================================================================== */
+
+int main_encode_series(int argc, char *argv[])
+{
+    src_t src;
+    src_init(&src);
+    use_opts_t o = {.split = RECUR_SPLIT_TRAIN, .threads = 1, .head = RECUR_HEAD_SEQ};
+    int rc = RECUR_EXIT_USAGE;
+    recur_model_t *m = NULL;
+    recur_fc_t fc = {0};
+    recur_series_t *s = NULL;
+    recur_fc_sample_t *smp = NULL;
+    recur_dataset_t *ds = NULL;
+    size_t n = 0;
+
+    const int p = use_parse(CMD_ENCODE, argc, argv, &src, &o);
+    if (p != 0) {
+        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+        goto out;
+    }
+    recur_log_set_quiet(o.quiet);
+    rc = RECUR_EXIT_ERROR;
+    if (check_output_dir(o.out) != 0)
+        goto out;
+    if (o.model) {
+        if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0)
+            goto out;
+    } else if (load_and_fit(&src, &s, &fc) != 0) {
+        goto out;
+    }
+    if (o.head == RECUR_HEAD_STEP) {
+        if (!(ds = recur_fc_dataset_step(&fc, s, o.split)))
+            goto out;
+    } else {
+        if (recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
+            goto out;
+        if (n == 0) {
+            recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
+                        recur_split_name(o.split), fc.window, fc.horizon);
+            goto out;
+        }
+        describe_samples(&fc, s, o.split, smp, n);
+        if (!(ds = recur_fc_dataset_seq(&fc, s, smp, n)))
+            goto out;
+    }
+    if (recur_dataset_save(ds, o.out) != 0)
+        goto out;
+    recur_info("wrote %zu records of %zu steps x %zu features, %zu outputs to %s", ds->N, ds->T,
+               ds->F, ds->O, o.out);
+    rc = RECUR_EXIT_OK;
+out:
+    recur_dataset_free(ds);
+    free(smp);
+    recur_series_free(s);
+    recur_fc_release(&fc);
+    recur_model_free(m);
+    src_release(&src);
+    return rc;
+}

@@ -1,0 +1,1344 @@
+/* forecast.c - encoding of series for forecasting: chronological splits, training-split z-scores,
+ * windows and horizons, calendar features, datasets for the sequence and step heads; the
+ * persistence, climatology and ridge baselines; MAE/RMSE/skill sums; the model-file round trip;
+ * the network's forecasts in physical units and the HDF5 prediction file. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <hdf5.h>
+
+#include <recur/forecast.h>
+
+#define MAX_OUTPUTS ((size_t)1 << 20)
+#define RIDGE_MAX_P 4096 /* ridge features: (P x P) doubles, 128 MiB */
+#define RIDGE_BLOCK 256  /* rows per GEMM block */
+#define CLIM_HALF_WINDOW 15
+
+static const char *const split_names[] = {"train", "val", "test", "all"};
+static const char *const split_long[] = {"training", "validation", "test", "whole"};
+
+const char *recur_split_name(recur_split_t s)
+{
+    return (unsigned)s < 4 ? split_names[s] : "?";
+}
+
+int recur_split_parse(const char *s, recur_split_t *out)
+{
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, split_names[i]) == 0) {
+            *out = (recur_split_t)i;
+            return 0;
+        }
+    return RECUR_EINVAL;
+}
+
+int recur_fc_init(recur_fc_t *fc)
+{
+    const char *why = NULL;
+    if (fc->window < 1 || fc->window > RECUR_FC_MAX_WINDOW)
+        why = "window must be 1..100000";
+    else if (fc->horizon < 1 || fc->horizon > RECUR_FC_MAX_HORIZON)
+        why = "horizon must be 1..10000";
+    else if (fc->stride < 1)
+        why = "stride must be at least 1";
+    else if (!(fc->train_frac > 0 && fc->train_frac <= 1) ||
+             !(fc->val_frac >= 0 && fc->val_frac < 1) || fc->train_frac + fc->val_frac > 1 + 1e-12)
+        why = "split fractions must satisfy 0 < train, 0 <= val, train + val <= 1";
+    else if (fc->n_in < 1 || fc->n_in > RECUR_FC_MAX_INPUTS)
+        why = "1..256 input variables";
+    else if (fc->n_out < 1 || fc->n_out > RECUR_FC_MAX_TARGETS)
+        why = "1..64 target variables";
+    for (size_t i = 0; !why && i < fc->n_in; i++)
+        if (fc->in_var[i] >= fc->V)
+            why = "input index out of range";
+    for (size_t i = 0; !why && i < fc->n_out; i++)
+        if (fc->out_var[i] >= fc->V)
+            why = "target index out of range";
+    if (!why && fc->horizon * fc->n_out > MAX_OUTPUTS)
+        why = "horizon x targets is too large";
+    if (why) {
+        recur_error("forecast: %s", why);
+        return RECUR_EINVAL;
+    }
+    fc->F = fc->n_in * (fc->missing_indicators ? 2 : 1) + (fc->doy ? 2 : 0) + (fc->hour ? 2 : 0);
+    fc->O = fc->horizon * fc->n_out;
+    return 0;
+}
+
+void recur_fc_release(recur_fc_t *fc)
+{
+    if (!fc)
+        return;
+    free(fc->mean);
+    free(fc->std);
+    fc->mean = fc->std = NULL;
+}
+
+void recur_fc_bounds(const recur_fc_t *fc, size_t T, size_t b[4])
+{
+    size_t b1 = (size_t)floor(fc->train_frac * (double)T + 1e-9);
+    size_t b2 = b1 + (size_t)floor(fc->val_frac * (double)T + 1e-9);
+    if (b1 > T)
+        b1 = T;
+    if (b2 > T)
+        b2 = T;
+    b[0] = 0;
+    b[1] = b1;
+    b[2] = b2;
+    b[3] = T;
+}
+
+/* Step range [lo, hi) of a split. */
+static void split_range(const recur_fc_t *fc, size_t T, recur_split_t sp, size_t *lo, size_t *hi)
+{
+    size_t b[4];
+    recur_fc_bounds(fc, T, b);
+    if (sp == RECUR_SPLIT_ALL) {
+        *lo = 0;
+        *hi = T;
+    } else {
+        *lo = b[sp];
+        *hi = b[sp + 1];
+    }
+}
+
+static const char *var_name(const recur_series_t *s, size_t v)
+{
+    return s->var_names[v];
+}
+
+/* A target of fc with no present value in steps [lo, hi) of any series, or -1. */
+static long target_without_value(const recur_fc_t *fc, const recur_series_t *s, size_t lo,
+                                 size_t hi)
+{
+    for (size_t k = 0; k < fc->n_out; k++) {
+        const size_t v = fc->out_var[k];
+        bool any = false;
+        for (size_t si = 0; si < s->S && !any; si++)
+            for (size_t t = lo; t < hi && !any; t++)
+                any = s->mask[(si * s->T + t) * s->V + v];
+        if (!any)
+            return (long)k;
+    }
+    return -1;
+}
+
+/* The checks shared by fit and check: dates for calendar features, split lengths, targets. */
+static int check_splits(const recur_fc_t *fc, const recur_series_t *s, const char *path,
+                        const bool want[3], bool fitting)
+{
+    if (s->V != fc->V) {
+        recur_error("%s: %zu variables, the encoding has %zu", path, s->V, fc->V);
+        return RECUR_EINVAL;
+    }
+    if ((fc->doy || fc->hour) && !s->epoch) {
+        recur_error("%s: calendar features need a time coordinate with units '<unit> since "
+                    "<date>' (time '%s' has %s%s%s)",
+                    path, s->time_name ? s->time_name : "?", s->time_units ? "units '" : "none",
+                    s->time_units ? s->time_units : "", s->time_units ? "'" : "");
+        return RECUR_EINVAL;
+    }
+    const size_t need = fc->window + fc->horizon;
+    if (need > s->T) {
+        recur_error("%s: window %zu + horizon %zu = %zu steps, longer than the series (%zu steps)",
+                    path, fc->window, fc->horizon, need, s->T);
+        return RECUR_EINVAL;
+    }
+    size_t b[4];
+    recur_fc_bounds(fc, s->T, b);
+    for (int sp = 0; sp < 3; sp++) {
+        if (!want[sp])
+            continue;
+        const size_t len = b[sp + 1] - b[sp];
+        if (len < need && (sp == RECUR_SPLIT_TRAIN || !fitting)) {
+            recur_error("%s: the %s split has %zu steps, fewer than window %zu + horizon %zu", path,
+                        split_long[sp], len, fc->window, fc->horizon);
+            return RECUR_EINVAL;
+        }
+        const long k = target_without_value(fc, s, b[sp], b[sp + 1]);
+        if (k >= 0) {
+            recur_error("%s: target '%s' has no valid value in the %s split (steps %zu..%zu)", path,
+                        var_name(s, fc->out_var[k]), split_long[sp], b[sp], b[sp + 1] - 1);
+            return RECUR_EINVAL;
+        }
+    }
+    return 0;
+}
+
+int recur_fc_check(const recur_fc_t *fc, const recur_series_t *s, const char *path,
+                   recur_split_t split)
+{
+    bool want[3] = {false, false, false};
+    if (split != RECUR_SPLIT_ALL)
+        want[split] = true;
+    return check_splits(fc, s, path, want, false);
+}
+
+int recur_fc_fit(recur_fc_t *fc, const recur_series_t *s, const char *path)
+{
+    size_t b[4];
+    recur_fc_bounds(fc, s->T, b);
+    /* training always; validation and test when they are not empty */
+    bool want[3] = {true, b[2] > b[1], b[3] > b[2]};
+    int rc = check_splits(fc, s, path, want, true);
+    if (rc)
+        return rc;
+    double *mean = calloc(s->V, sizeof *mean), *sd = calloc(s->V, sizeof *sd);
+    if (!mean || !sd) {
+        free(mean);
+        free(sd);
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    for (size_t v = 0; v < s->V; v++) {
+        /* two passes in double: mean, then the squared deviations */
+        double sum = 0, ss = 0;
+        size_t n = 0;
+        for (size_t si = 0; si < s->S; si++)
+            for (size_t t = 0; t < b[1]; t++) {
+                const size_t i = (si * s->T + t) * s->V + v;
+                if (s->mask[i]) {
+                    sum += s->values[i];
+                    n++;
+                }
+            }
+        if (n == 0) {
+            recur_error("%s: variable '%s' has no valid value in the training split", path,
+                        var_name(s, v));
+            free(mean);
+            free(sd);
+            return RECUR_EINVAL;
+        }
+        const double m = sum / (double)n;
+        for (size_t si = 0; si < s->S; si++)
+            for (size_t t = 0; t < b[1]; t++) {
+                const size_t i = (si * s->T + t) * s->V + v;
+                if (s->mask[i])
+                    ss += (s->values[i] - m) * (s->values[i] - m);
+            }
+        const double sdv = sqrt(ss / (double)n);
+        mean[v] = m;
+        sd[v] = sdv > 1e-12 * (1 + fabs(m)) && isfinite(sdv) ? sdv : 1.0;
+    }
+    recur_fc_release(fc);
+    fc->mean = mean;
+    fc->std = sd;
+    return 0;
+}
+
+void recur_fc_feature_name(const recur_fc_t *fc, const recur_series_t *s, size_t j, char *buf,
+                           size_t size)
+{
+    static const char *const cal[] = {"doy_sin", "doy_cos", "hour_sin", "hour_cos"};
+    if (j < fc->n_in) {
+        snprintf(buf, size, "%s", var_name(s, fc->in_var[j]));
+        return;
+    }
+    j -= fc->n_in;
+    if (fc->missing_indicators) {
+        if (j < fc->n_in) {
+            snprintf(buf, size, "%s_missing", var_name(s, fc->in_var[j]));
+            return;
+        }
+        j -= fc->n_in;
+    }
+    if (!fc->doy)
+        j += 2;
+    snprintf(buf, size, "%s", j < 4 ? cal[j] : "?");
+}
+
+void recur_fc_output_name(const recur_fc_t *fc, const recur_series_t *s, size_t k, char *buf,
+                          size_t size)
+{
+    snprintf(buf, size, "%s+%zu", var_name(s, fc->out_var[k % fc->n_out]), k / fc->n_out + 1);
+}
+
+int recur_fc_samples(const recur_fc_t *fc, const recur_series_t *s, recur_split_t split,
+                     recur_fc_sample_t **out, size_t *n)
+{
+    size_t lo, hi;
+    split_range(fc, s->T, split, &lo, &hi);
+    *out = NULL;
+    *n = 0;
+    const size_t first = lo + fc->window - 1;
+    /* last issue time: targets inside the split (ALL: any t, future targets missing) */
+    const size_t reach = split == RECUR_SPLIT_ALL ? 0 : fc->horizon;
+    if (hi < reach + 1 || first > hi - 1 - reach)
+        return 0;
+    const size_t last = hi - 1 - reach;
+    const size_t per = (last - first) / fc->stride + 1;
+    size_t total;
+    if (!recur_mul_ok(per, s->S, &total) || total > ((size_t)1 << 32)) {
+        recur_error("forecast: too many samples");
+        return RECUR_EINVAL;
+    }
+    recur_fc_sample_t *v = malloc(total * sizeof *v);
+    if (!v) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t si = 0; si < s->S; si++)
+        for (size_t t = first; t <= last; t += fc->stride)
+            v[k++] = (recur_fc_sample_t){.series = si, .t = t};
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void recur_fc_features(const recur_fc_t *fc, const recur_series_t *s, size_t si, size_t t0,
+                       size_t t1, float *x)
+{
+    const size_t F = fc->F, nin = fc->n_in;
+    for (size_t t = t0; t < t1; t++) {
+        float *row = x + (t - t0) * F; /* (F) */
+        const size_t base = (si * s->T + t) * s->V;
+        size_t j = 0;
+        for (size_t i = 0; i < nin; i++) {
+            const size_t v = fc->in_var[i];
+            row[j++] = s->mask[base + v] ? (float)((s->values[base + v] - fc->mean[v]) / fc->std[v])
+                                         : 0.0f;
+        }
+        if (fc->missing_indicators)
+            for (size_t i = 0; i < nin; i++)
+                row[j++] = s->mask[base + fc->in_var[i]] ? 0.0f : 1.0f;
+        if (fc->doy || fc->hour) {
+            recur_civil_t c = {0};
+            if (!s->epoch || !recur_time_civil(s->epoch[t], &c)) {
+                c.year_days = 365;
+                c.yday = 0;
+                c.sec = 0;
+            }
+            if (fc->doy) {
+                const double a = 2 * M_PI * ((double)c.yday + c.sec / 86400.0) / c.year_days;
+                row[j++] = (float)sin(a);
+                row[j++] = (float)cos(a);
+            }
+            if (fc->hour) {
+                const double a = 2 * M_PI * c.sec / 86400.0;
+                row[j++] = (float)sin(a);
+                row[j++] = (float)cos(a);
+            }
+        }
+    }
+}
+
+void recur_fc_targets(const recur_fc_t *fc, const recur_series_t *s, size_t si, size_t t,
+                      size_t limit, float *y, unsigned char *ym)
+{
+    const size_t end = limit < s->T ? limit : s->T;
+    for (size_t h = 1; h <= fc->horizon; h++)
+        for (size_t k = 0; k < fc->n_out; k++) {
+            const size_t o = (h - 1) * fc->n_out + k, v = fc->out_var[k], tt = t + h;
+            const size_t i = (si * s->T + tt) * s->V + v;
+            if (tt < end && s->mask[i]) {
+                y[o] = (float)((s->values[i] - fc->mean[v]) / fc->std[v]);
+                ym[o] = 1;
+            } else {
+                y[o] = 0.0f;
+                ym[o] = 0;
+            }
+        }
+}
+
+double recur_fc_denorm(const recur_fc_t *fc, size_t k, double z)
+{
+    const size_t v = fc->out_var[k % fc->n_out];
+    return z * fc->std[v] + fc->mean[v];
+}
+
+void recur_fc_truth(const recur_fc_t *fc, const recur_series_t *s, const recur_fc_sample_t *smp,
+                    double *truth, unsigned char *tm)
+{
+    for (size_t h = 1; h <= fc->horizon; h++)
+        for (size_t k = 0; k < fc->n_out; k++) {
+            const size_t o = (h - 1) * fc->n_out + k, tt = smp->t + h;
+            const size_t i = (smp->series * s->T + tt) * s->V + fc->out_var[k];
+            tm[o] = tt < s->T && s->mask[i];
+            truth[o] = tm[o] ? s->values[i] : NAN;
+        }
+}
+
+double recur_fc_epoch(const recur_series_t *s, double t)
+{
+    if (!s->epoch)
+        return NAN;
+    if (t <= (double)(s->T - 1)) {
+        const size_t i = (size_t)t;
+        return s->epoch[i];
+    }
+    const double dt = s->T > 1 ? s->epoch[s->T - 1] - s->epoch[s->T - 2] : 86400.0;
+    return s->epoch[s->T - 1] + (t - (double)(s->T - 1)) * dt;
+}
+
+bool recur_fc_date_only(const recur_series_t *s)
+{
+    if (!s->epoch)
+        return false;
+    for (size_t t = 0; t < s->T; t++)
+        if (fmod(s->epoch[t], 86400.0) != 0)
+            return false;
+    return true;
+}
+
+/* "<series>@<date>" (or "@<index>") of sample (si, t). */
+static void sample_name(const recur_series_t *s, size_t si, size_t t, bool date_only, char *buf,
+                        size_t size)
+{
+    char when[48];
+    if (s->epoch)
+        recur_time_format(s->epoch[t], date_only, when, sizeof when);
+    else
+        snprintf(when, sizeof when, "%zu", t);
+    snprintf(buf, size, "%s@%s", s->series_names[si], when);
+}
+
+/* Output names into ds->classes. */
+static int set_classes(const recur_fc_t *fc, const recur_series_t *s, recur_dataset_t *ds)
+{
+    if (!(ds->classes = calloc(fc->O, sizeof *ds->classes)))
+        return RECUR_ENOMEM;
+    for (size_t k = 0; k < fc->O; k++) {
+        char buf[300];
+        recur_fc_output_name(fc, s, k, buf, sizeof buf);
+        if (!(ds->classes[k] = strdup(buf)))
+            return RECUR_ENOMEM;
+    }
+    return 0;
+}
+
+recur_dataset_t *recur_fc_dataset_seq(const recur_fc_t *fc, const recur_series_t *s,
+                                      const recur_fc_sample_t *smp, size_t n)
+{
+    const size_t W = fc->window, F = fc->F, O = fc->O;
+    if (n == 0) {
+        recur_error("forecast: no samples");
+        return NULL;
+    }
+    recur_dataset_t *ds = recur_dataset_alloc(RECUR_TASK_REGRESS, RECUR_HEAD_SEQ, n, W, F, O, true);
+    if (!ds)
+        return NULL;
+    const bool date_only = recur_fc_date_only(s);
+    if (!(ds->names = calloc(n, sizeof *ds->names)) || set_classes(fc, s, ds) != 0)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const size_t t = smp[i].t, si = smp[i].series;
+        recur_fc_features(fc, s, si, t + 1 - W, t + 1, ds->x + i * W * F);
+        memset(ds->mask + i * W, 1, W);
+        recur_fc_targets(fc, s, si, t, s->T, ds->targets + i * O, ds->target_mask + i * O);
+        char name[600];
+        sample_name(s, si, t, date_only, name, sizeof name);
+        if (!(ds->names[i] = strdup(name)))
+            goto oom;
+    }
+    return ds;
+oom:
+    recur_error("out of memory");
+    recur_dataset_free(ds);
+    return NULL;
+}
+
+recur_dataset_t *recur_fc_dataset_step(const recur_fc_t *fc, const recur_series_t *s,
+                                       recur_split_t split)
+{
+    size_t lo, hi;
+    split_range(fc, s->T, split, &lo, &hi);
+    const size_t L = hi - lo, F = fc->F, O = fc->O;
+    if (L == 0) {
+        recur_error("forecast: the %s split is empty", split_long[split]);
+        return NULL;
+    }
+    recur_dataset_t *ds =
+        recur_dataset_alloc(RECUR_TASK_REGRESS, RECUR_HEAD_STEP, s->S, L, F, O, true);
+    if (!ds)
+        return NULL;
+    if (!(ds->names = calloc(s->S, sizeof *ds->names)) || set_classes(fc, s, ds) != 0)
+        goto oom;
+    const bool date_only = recur_fc_date_only(s);
+    for (size_t si = 0; si < s->S; si++) {
+        recur_fc_features(fc, s, si, lo, hi, ds->x + si * L * F);
+        memset(ds->mask + si * L, 1, L);
+        for (size_t t = lo; t < hi; t++) {
+            const size_t r = si * L + (t - lo);
+            recur_fc_targets(fc, s, si, t, hi, ds->targets + r * O, ds->target_mask + r * O);
+        }
+        char name[600];
+        sample_name(s, si, lo, date_only, name, sizeof name);
+        if (!(ds->names[si] = strdup(name)))
+            goto oom;
+    }
+    return ds;
+oom:
+    recur_error("out of memory");
+    recur_dataset_free(ds);
+    return NULL;
+}
+
+/* ---- Persistence ----------------------------------------------------------------------------- */
+
+void recur_fc_persistence(const recur_fc_t *fc, const recur_series_t *s,
+                          const recur_fc_sample_t *smp, double *pred)
+{
+    for (size_t k = 0; k < fc->n_out; k++) {
+        const size_t v = fc->out_var[k];
+        double last = fc->mean[v];
+        for (size_t j = 0; j < fc->window; j++) {
+            const size_t i = (smp->series * s->T + smp->t - j) * s->V + v;
+            if (s->mask[i]) {
+                last = s->values[i];
+                break;
+            }
+        }
+        for (size_t h = 0; h < fc->horizon; h++)
+            pred[h * fc->n_out + k] = last;
+    }
+}
+
+/* ---- Climatology ----------------------------------------------------------------------------- */
+
+struct recur_fc_clim {
+    size_t S, n_out, bins;
+    bool by_month, hourly, dated;
+    double *table; /* (S, bins, n_out): mean of the bin, NaN when empty */
+    double *smean; /* (S, n_out): series' training mean, NaN when none */
+};
+
+/* Bin of a date: day of year (0..365) or month (0..11), times 24 + hour when hourly. */
+static size_t clim_bin(const recur_fc_clim_t *c, double epoch, size_t *day)
+{
+    recur_civil_t cv;
+    if (!recur_time_civil(epoch, &cv))
+        return (size_t)-1;
+    const size_t d = c->by_month ? (size_t)(cv.month - 1) : (size_t)cv.yday;
+    *day = d;
+    return c->hourly ? d * 24 + (size_t)(cv.sec / 3600.0) : d;
+}
+
+recur_fc_clim_t *recur_fc_clim_fit(const recur_fc_t *fc, const recur_series_t *s, bool by_month)
+{
+    size_t b[4];
+    recur_fc_bounds(fc, s->T, b);
+    recur_fc_clim_t *c = calloc(1, sizeof *c);
+    double *sum = NULL, *cnt = NULL;
+    if (!c)
+        goto oom;
+    c->S = s->S;
+    c->n_out = fc->n_out;
+    c->by_month = by_month;
+    c->dated = s->epoch != NULL;
+    c->hourly = c->dated && !recur_fc_date_only(s);
+    const size_t days = by_month ? 12 : 366;
+    c->bins = c->dated ? days * (c->hourly ? 24 : 1) : 1;
+    size_t cells;
+    if (!recur_mul_ok(s->S, c->bins, &cells) || !recur_mul_ok(cells, fc->n_out, &cells) ||
+        cells > ((size_t)1 << 28)) {
+        recur_error("forecast: climatology table too large");
+        goto fail;
+    }
+    c->table = malloc(cells * sizeof *c->table);
+    c->smean = malloc(s->S * fc->n_out * sizeof *c->smean);
+    sum = calloc(cells, sizeof *sum);
+    cnt = calloc(cells, sizeof *cnt);
+    if (!c->table || !c->smean || !sum || !cnt)
+        goto oom;
+    for (size_t si = 0; si < s->S; si++)
+        for (size_t k = 0; k < fc->n_out; k++) {
+            const size_t v = fc->out_var[k];
+            double ssum = 0;
+            size_t sn = 0;
+            for (size_t t = 0; t < b[1]; t++) {
+                const size_t i = (si * s->T + t) * s->V + v;
+                if (!s->mask[i])
+                    continue;
+                ssum += s->values[i];
+                sn++;
+                size_t day = 0;
+                const size_t bin = c->dated ? clim_bin(c, s->epoch[t], &day) : 0;
+                if (bin >= c->bins)
+                    continue;
+                sum[(si * c->bins + bin) * fc->n_out + k] += s->values[i];
+                cnt[(si * c->bins + bin) * fc->n_out + k] += 1;
+            }
+            c->smean[si * fc->n_out + k] = sn ? ssum / (double)sn : NAN;
+        }
+    /* Day-of-year bins: the +-15-day circular window of raw sums (same hour of day). */
+    const size_t hours = c->hourly ? 24 : 1;
+    const size_t half = c->dated && !by_month ? CLIM_HALF_WINDOW : 0;
+    for (size_t si = 0; si < s->S; si++)
+        for (size_t bin = 0; bin < c->bins; bin++)
+            for (size_t k = 0; k < fc->n_out; k++) {
+                const size_t d = bin / hours, hr = bin % hours;
+                double ts = 0, tn = 0;
+                for (size_t e = 0; e <= 2 * half; e++) {
+                    const size_t dd = (d + days + e - half) % days;
+                    const size_t j = (si * c->bins + dd * hours + hr) * fc->n_out + k;
+                    ts += sum[j];
+                    tn += cnt[j];
+                }
+                c->table[(si * c->bins + bin) * fc->n_out + k] = tn > 0 ? ts / tn : NAN;
+            }
+    free(sum);
+    free(cnt);
+    return c;
+oom:
+    recur_error("out of memory");
+fail:
+    free(sum);
+    free(cnt);
+    recur_fc_clim_free(c);
+    return NULL;
+}
+
+void recur_fc_clim_predict(const recur_fc_clim_t *c, const recur_fc_t *fc, const recur_series_t *s,
+                           const recur_fc_sample_t *smp, double *pred)
+{
+    for (size_t h = 1; h <= fc->horizon; h++) {
+        size_t bin = 0, day;
+        if (c->dated)
+            bin = clim_bin(c, recur_fc_epoch(s, (double)(smp->t + h)), &day);
+        for (size_t k = 0; k < fc->n_out; k++) {
+            double x = bin < c->bins ? c->table[(smp->series * c->bins + bin) * c->n_out + k] : NAN;
+            if (isnan(x))
+                x = c->smean[smp->series * c->n_out + k];
+            if (isnan(x))
+                x = fc->mean[fc->out_var[k]];
+            pred[(h - 1) * fc->n_out + k] = x;
+        }
+    }
+}
+
+void recur_fc_clim_free(recur_fc_clim_t *c)
+{
+    if (!c)
+        return;
+    free(c->table);
+    free(c->smean);
+    free(c);
+}
+
+/* ---- Ridge ----------------------------------------------------------------------------------- */
+
+struct recur_fc_ridge {
+    size_t P, O;
+    double *beta; /* (P, O): rows 0..P-2 the window's features, row P-1 the intercept */
+    float *x;     /* (W, F) scratch for prediction */
+};
+
+recur_fc_ridge_t *recur_fc_ridge_fit(const recur_fc_t *fc, const recur_series_t *s, double lambda)
+{
+    const size_t W = fc->window, F = fc->F, O = fc->O;
+    size_t P;
+    if (!recur_mul_ok(W, F, &P) || P + 1 > RIDGE_MAX_P) {
+        recur_error("forecast: ridge baseline skipped: window x features = %zu x %zu is above %d",
+                    W, F, RIDGE_MAX_P - 1);
+        return NULL;
+    }
+    P += 1;
+    recur_fc_t one = *fc; /* every training sample, whatever the stride */
+    one.stride = 1;
+    recur_fc_sample_t *smp = NULL;
+    size_t n = 0;
+    recur_fc_ridge_t *r = calloc(1, sizeof *r);
+    gsl_matrix *A = NULL, *Bm = NULL, *X = NULL, *Y = NULL;
+    gsl_vector *bcol = NULL, *xcol = NULL;
+    float *xw = NULL, *y = NULL;
+    unsigned char *ym = NULL;
+    if (!r || recur_fc_samples(&one, s, RECUR_SPLIT_TRAIN, &smp, &n) != 0)
+        goto fail;
+    r->P = P;
+    r->O = O;
+    A = gsl_matrix_calloc(P, P);
+    Bm = gsl_matrix_calloc(P, O);
+    X = gsl_matrix_alloc(RIDGE_BLOCK, P);
+    Y = gsl_matrix_alloc(RIDGE_BLOCK, O);
+    bcol = gsl_vector_alloc(P);
+    xcol = gsl_vector_alloc(P);
+    r->beta = malloc(P * O * sizeof *r->beta);
+    r->x = malloc(W * F * sizeof *r->x);
+    xw = malloc(W * F * sizeof *xw);
+    y = malloc(O * sizeof *y);
+    ym = malloc(O);
+    if (!A || !Bm || !X || !Y || !bcol || !xcol || !r->beta || !r->x || !xw || !y || !ym) {
+        recur_error("out of memory");
+        goto fail;
+    }
+    size_t rows = 0, used = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            recur_fc_targets(fc, s, smp[i].series, smp[i].t, s->T, y, ym);
+            bool all = true;
+            for (size_t k = 0; k < O && all; k++)
+                all = ym[k];
+            if (!all)
+                continue;
+            recur_fc_features(fc, s, smp[i].series, smp[i].t + 1 - W, smp[i].t + 1, xw);
+            for (size_t j = 0; j + 1 < P; j++)
+                gsl_matrix_set(X, rows, j, xw[j]);
+            gsl_matrix_set(X, rows, P - 1, 1.0);
+            for (size_t k = 0; k < O; k++)
+                gsl_matrix_set(Y, rows, k, y[k]);
+            rows++;
+            used++;
+        }
+        if (rows == RIDGE_BLOCK || (i == n && rows > 0)) {
+            gsl_matrix_view xv = gsl_matrix_submatrix(X, 0, 0, rows, P);
+            gsl_matrix_view yv = gsl_matrix_submatrix(Y, 0, 0, rows, O);
+            /* A += X'X (lower triangle), B += X'Y */
+            gsl_blas_dsyrk(CblasLower, CblasTrans, 1.0, &xv.matrix, 1.0, A);
+            gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &xv.matrix, &yv.matrix, 1.0, Bm);
+            rows = 0;
+        }
+    }
+    if (used == 0) {
+        recur_error("forecast: ridge baseline skipped: no training sample has every target");
+        goto fail;
+    }
+    for (size_t j = 0; j + 1 < P; j++)
+        gsl_matrix_set(A, j, j, gsl_matrix_get(A, j, j) + lambda);
+    /* a tiny ridge on the intercept too, so that a degenerate design stays positive definite */
+    gsl_matrix_set(A, P - 1, P - 1, gsl_matrix_get(A, P - 1, P - 1) + 1e-9);
+    if (gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS) {
+        recur_error("forecast: ridge baseline skipped: X'X + lambda I is not positive definite");
+        goto fail;
+    }
+    for (size_t k = 0; k < O; k++) {
+        gsl_matrix_get_col(bcol, Bm, k);
+        if (gsl_linalg_cholesky_solve(A, bcol, xcol) != GSL_SUCCESS) {
+            recur_error("forecast: ridge baseline skipped: the solve failed");
+            goto fail;
+        }
+        for (size_t j = 0; j < P; j++)
+            r->beta[j * O + k] = gsl_vector_get(xcol, j);
+    }
+    goto done;
+fail:
+    recur_fc_ridge_free(r);
+    r = NULL;
+done:
+    gsl_matrix_free(A);
+    gsl_matrix_free(Bm);
+    gsl_matrix_free(X);
+    gsl_matrix_free(Y);
+    gsl_vector_free(bcol);
+    gsl_vector_free(xcol);
+    free(xw);
+    free(y);
+    free(ym);
+    free(smp);
+    return r;
+}
+
+void recur_fc_ridge_predict(const recur_fc_ridge_t *r, const recur_fc_t *fc,
+                            const recur_series_t *s, const recur_fc_sample_t *smp, double *pred)
+{
+    const size_t W = fc->window, P = r->P, O = r->O;
+    recur_fc_features(fc, s, smp->series, smp->t + 1 - W, smp->t + 1, r->x);
+    for (size_t k = 0; k < O; k++) {
+        double z = r->beta[(P - 1) * O + k];
+        for (size_t j = 0; j + 1 < P; j++)
+            z += (double)r->x[j] * r->beta[j * O + k];
+        pred[k] = recur_fc_denorm(fc, k, z);
+    }
+}
+
+void recur_fc_ridge_free(recur_fc_ridge_t *r)
+{
+    if (!r)
+        return;
+    free(r->beta);
+    free(r->x);
+    free(r);
+}
+
+/* ---- Metrics --------------------------------------------------------------------------------- */
+
+int recur_fc_metrics_init(recur_fc_metrics_t *m, size_t O)
+{
+    m->O = O;
+    m->abs_err = calloc(O, sizeof *m->abs_err);
+    m->sq_err = calloc(O, sizeof *m->sq_err);
+    m->count = calloc(O, sizeof *m->count);
+    if (!m->abs_err || !m->sq_err || !m->count) {
+        recur_fc_metrics_release(m);
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    return 0;
+}
+
+void recur_fc_metrics_release(recur_fc_metrics_t *m)
+{
+    free(m->abs_err);
+    free(m->sq_err);
+    free(m->count);
+    m->abs_err = m->sq_err = NULL;
+    m->count = NULL;
+}
+
+void recur_fc_metrics_add(recur_fc_metrics_t *m, const double *pred, const double *truth,
+                          const unsigned char *tm)
+{
+    for (size_t k = 0; k < m->O; k++) {
+        if (!tm[k])
+            continue;
+        const double e = pred[k] - truth[k];
+        m->abs_err[k] += fabs(e);
+        m->sq_err[k] += e * e;
+        m->count[k]++;
+    }
+}
+
+/* Sum of sums[o] and counts over the outputs of target k at horizon h (0: all). */
+static double metric(const recur_fc_metrics_t *m, const recur_fc_t *fc, const double *sums,
+                     size_t k, size_t h)
+{
+    double s = 0;
+    size_t n = 0;
+    for (size_t hh = 1; hh <= fc->horizon; hh++) {
+        if (h && hh != h)
+            continue;
+        const size_t o = (hh - 1) * fc->n_out + k;
+        s += sums[o];
+        n += m->count[o];
+    }
+    return n ? s / (double)n : NAN;
+}
+
+double recur_fc_mae(const recur_fc_metrics_t *m, const recur_fc_t *fc, size_t k, size_t h)
+{
+    return metric(m, fc, m->abs_err, k, h);
+}
+
+double recur_fc_mse(const recur_fc_metrics_t *m, const recur_fc_t *fc, size_t k, size_t h)
+{
+    return metric(m, fc, m->sq_err, k, h);
+}
+
+/* ---- Model file ------------------------------------------------------------------------------ */
+
+bool recur_fc_is_forecaster(const recur_model_t *m)
+{
+    size_t n;
+    return recur_model_numbers(m, "horizon", &n) != NULL && n == 1;
+}
+
+/* Sets a string list built by name(fc, s, i, buf) for i < n. */
+static int set_names(recur_model_t *m, const char *key, size_t n,
+                     void (*name)(const recur_fc_t *, const recur_series_t *, size_t, char *,
+                                  size_t),
+                     const recur_fc_t *fc, const recur_series_t *s)
+{
+    char **v = calloc(n ? n : 1, sizeof *v);
+    int rc = v ? 0 : RECUR_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char buf[300];
+        name(fc, s, i, buf, sizeof buf);
+        if (!(v[i] = strdup(buf)))
+            rc = RECUR_ENOMEM;
+    }
+    if (rc == 0)
+        rc = recur_model_set_strings(m, key, (const char *const *)v, n);
+    else
+        recur_error("out of memory");
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+    return rc;
+}
+
+static void input_name(const recur_fc_t *fc, const recur_series_t *s, size_t i, char *buf,
+                       size_t size)
+{
+    snprintf(buf, size, "%s", s->var_names[fc->in_var[i]]);
+}
+
+static void target_name(const recur_fc_t *fc, const recur_series_t *s, size_t i, char *buf,
+                        size_t size)
+{
+    snprintf(buf, size, "%s", s->var_names[fc->out_var[i]]);
+}
+
+int recur_fc_to_model(const recur_fc_t *fc, const recur_series_t *s, const recur_fc_source_t *src,
+                      recur_model_t *m)
+{
+    const double H = (double)fc->horizon, W = (double)fc->window, st = (double)fc->stride;
+    const double split[2] = {fc->train_frac, fc->val_frac};
+    const double cal[2] = {fc->doy, fc->hour}, mi = fc->missing_indicators;
+    double idx_in[RECUR_FC_MAX_INPUTS], idx_out[RECUR_FC_MAX_TARGETS];
+    for (size_t i = 0; i < fc->n_in; i++)
+        idx_in[i] = (double)fc->in_var[i];
+    for (size_t i = 0; i < fc->n_out; i++)
+        idx_out[i] = (double)fc->out_var[i];
+    int rc = 0;
+    if (recur_model_set_numbers(m, "horizon", &H, 1) ||
+        recur_model_set_numbers(m, "window", &W, 1) ||
+        recur_model_set_numbers(m, "stride", &st, 1) ||
+        recur_model_set_numbers(m, "split", split, 2) ||
+        recur_model_set_numbers(m, "mean", fc->mean, fc->V) ||
+        recur_model_set_numbers(m, "std", fc->std, fc->V) ||
+        recur_model_set_numbers(m, "calendar", cal, 2) ||
+        recur_model_set_numbers(m, "missing_indicators", &mi, 1) ||
+        recur_model_set_numbers(m, "input_index", idx_in, fc->n_in) ||
+        recur_model_set_numbers(m, "target_index", idx_out, fc->n_out) ||
+        recur_model_set_strings(m, "variables", src->vars, fc->V) ||
+        set_names(m, "inputs", fc->n_in, input_name, fc, s) ||
+        set_names(m, "targets", fc->n_out, target_name, fc, s) ||
+        set_names(m, "features", fc->F, recur_fc_feature_name, fc, s) ||
+        set_names(m, "outputs", fc->O, recur_fc_output_name, fc, s))
+        rc = RECUR_EINVAL;
+    if (rc == 0 && src->dataset && recur_model_set_strings(m, "h5_dataset", &src->dataset, 1))
+        rc = RECUR_EINVAL;
+    if (rc == 0 && src->n_select &&
+        recur_model_set_strings(m, "select", src->select, src->n_select))
+        rc = RECUR_EINVAL;
+    if (rc == 0 && src->time_dim && recur_model_set_strings(m, "time_dim", &src->time_dim, 1))
+        rc = RECUR_EINVAL;
+    const char *tu = s->time_units;
+    if (rc == 0 && tu && recur_model_set_strings(m, "time_units", &tu, 1))
+        rc = RECUR_EINVAL;
+    return rc;
+}
+
+/* A whole number list entry key of exactly n values (n == 0: any length, returned in *n_out). */
+static const double *need_numbers(const recur_model_t *m, const char *path, const char *key,
+                                  size_t n, size_t *n_out)
+{
+    size_t k;
+    const double *v = recur_model_numbers(m, key, &k);
+    if (!v || (n && k != n)) {
+        if (!v)
+            recur_error("%s: not a forecaster: no number list '%s' in /config", path, key);
+        else
+            recur_error("%s: /config/%s has %zu values, expected %zu", path, key, k, n);
+        return NULL;
+    }
+    if (n_out)
+        *n_out = k;
+    return v;
+}
+
+/* v is a whole number in [lo, hi]. */
+static bool whole(double v, double lo, double hi)
+{
+    return isfinite(v) && v == floor(v) && v >= lo && v <= hi;
+}
+
+int recur_fc_from_model(const recur_model_t *m, const char *path, recur_fc_t *fc,
+                        recur_fc_source_t *src)
+{
+    memset(fc, 0, sizeof *fc);
+    memset(src, 0, sizeof *src);
+    size_t V = 0, n_in = 0, n_out = 0, nm = 0, ns = 0;
+    const double *H, *W, *st, *split, *cal, *mi, *mean, *sd, *iin, *iout;
+    /* one line for the first entry that is missing */
+    if (!(H = need_numbers(m, path, "horizon", 1, NULL)) ||
+        !(W = need_numbers(m, path, "window", 1, NULL)) ||
+        !(st = need_numbers(m, path, "stride", 1, NULL)) ||
+        !(split = need_numbers(m, path, "split", 2, NULL)) ||
+        !(cal = need_numbers(m, path, "calendar", 2, NULL)) ||
+        !(mi = need_numbers(m, path, "missing_indicators", 1, NULL)) ||
+        !(mean = need_numbers(m, path, "mean", 0, &nm)) ||
+        !(sd = need_numbers(m, path, "std", 0, &ns)) ||
+        !(iin = need_numbers(m, path, "input_index", 0, &n_in)) ||
+        !(iout = need_numbers(m, path, "target_index", 0, &n_out)))
+        return RECUR_EFORMAT;
+    const char *const *vars = recur_model_strings(m, "variables", &V);
+    const char *why = NULL;
+    if (!vars || V == 0 || V > RECUR_SERIES_MAX_VARS)
+        why = "no string list 'variables'";
+    else if (nm != V || ns != V)
+        why = "mean and std do not have one value per variable";
+    else if (!whole(H[0], 1, RECUR_FC_MAX_HORIZON) || !whole(W[0], 1, RECUR_FC_MAX_WINDOW) ||
+             !whole(st[0], 1, 1e9))
+        why = "horizon, window or stride out of range";
+    else if (n_in < 1 || n_in > RECUR_FC_MAX_INPUTS || n_out < 1 || n_out > RECUR_FC_MAX_TARGETS)
+        why = "bad number of inputs or targets";
+    for (size_t v = 0; !why && v < V; v++)
+        if (!isfinite(mean[v]) || !isfinite(sd[v]) || !(sd[v] > 0))
+            why = "mean or std not finite, or std not positive";
+    for (size_t i = 0; !why && i < n_in; i++)
+        if (!whole(iin[i], 0, (double)V - 1))
+            why = "input_index out of range";
+    for (size_t i = 0; !why && i < n_out; i++)
+        if (!whole(iout[i], 0, (double)V - 1))
+            why = "target_index out of range";
+    if (!why && (!isfinite(split[0]) || !isfinite(split[1])))
+        why = "split not finite";
+    if (why) {
+        recur_error("%s: bad forecasting encoding in /config: %s", path, why);
+        return RECUR_EFORMAT;
+    }
+    fc->horizon = (size_t)H[0];
+    fc->window = (size_t)W[0];
+    fc->stride = (size_t)st[0];
+    fc->train_frac = split[0];
+    fc->val_frac = split[1];
+    fc->doy = cal[0] != 0;
+    fc->hour = cal[1] != 0;
+    fc->missing_indicators = mi[0] != 0;
+    fc->V = V;
+    fc->n_in = n_in;
+    fc->n_out = n_out;
+    for (size_t i = 0; i < n_in; i++)
+        fc->in_var[i] = (size_t)iin[i];
+    for (size_t i = 0; i < n_out; i++)
+        fc->out_var[i] = (size_t)iout[i];
+    if (recur_fc_init(fc) != 0) {
+        recur_error("%s: bad forecasting encoding in /config", path);
+        return RECUR_EFORMAT;
+    }
+    const recur_config_t *cfg = recur_model_config(m);
+    if (cfg->input_size != fc->F || cfg->num_outputs != fc->O || cfg->task != RECUR_TASK_REGRESS) {
+        recur_error("%s: the network (input %zu, outputs %zu, %s) does not match the encoding "
+                    "(features %zu, outputs %zu, regress)",
+                    path, cfg->input_size, cfg->num_outputs, recur_task_name(cfg->task), fc->F,
+                    fc->O);
+        return RECUR_EFORMAT;
+    }
+    fc->mean = malloc(V * sizeof *fc->mean);
+    fc->std = malloc(V * sizeof *fc->std);
+    if (!fc->mean || !fc->std) {
+        recur_fc_release(fc);
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    memcpy(fc->mean, mean, V * sizeof *mean);
+    memcpy(fc->std, sd, V * sizeof *sd);
+    size_t n;
+    src->vars = vars;
+    const char *const *d = recur_model_strings(m, "h5_dataset", &n);
+    src->dataset = d && n == 1 ? d[0] : NULL;
+    src->select = recur_model_strings(m, "select", &src->n_select);
+    d = recur_model_strings(m, "time_dim", &n);
+    src->time_dim = d && n == 1 ? d[0] : NULL;
+    return 0;
+}
+
+/* ---- The network ----------------------------------------------------------------------------- */
+
+/* Sequence head: batches of sample windows through the engine. zout (n, O). */
+static int predict_seq(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
+                       const recur_fc_sample_t *smp, size_t n, size_t batch, recur_real *zout)
+{
+    const recur_config_t *cfg = recur_model_config(m);
+    const size_t B = batch < n ? batch : n, O = fc->O;
+    int rc = RECUR_ENOMEM;
+    recur_dataset_t *ds = recur_fc_dataset_seq(fc, s, smp, n);
+    recur_dataset_batch_t *bb = ds ? recur_dataset_batch_alloc(ds, fc->window, B) : NULL;
+    recur_engine_t *e = bb ? recur_engine_alloc(cfg, fc->window, B) : NULL;
+    size_t *idx = malloc(B * sizeof *idx);
+    if (!ds || !bb || !e || !idx)
+        goto out;
+    for (size_t i0 = 0; i0 < n; i0 += B) {
+        const size_t nb = n - i0 < B ? n - i0 : B;
+        for (size_t j = 0; j < nb; j++)
+            idx[j] = i0 + j;
+        recur_batch_t b;
+        if ((rc = recur_dataset_batch(ds, idx, nb, bb, &b)) != 0 ||
+            (rc = recur_engine_forward(e, recur_model_params_const(m), &b, 0, b.T, false, NULL,
+                                       NULL, NULL)) != 0)
+            goto out;
+        size_t rows;
+        const recur_real *y = recur_engine_outputs(e, &rows); /* (nb, O) */
+        memcpy(zout + i0 * O, y, nb * O * sizeof *y);
+    }
+    rc = 0;
+out:
+    if (rc == RECUR_ENOMEM && !(ds && bb && e && idx))
+        recur_error("forecast: cannot allocate the prediction buffers");
+    free(idx);
+    recur_engine_free(e);
+    recur_dataset_batch_free(bb);
+    recur_dataset_free(ds);
+    return rc;
+}
+
+#define STEP_CHUNK 1024 /* steps per engine window when running a whole series */
+
+/* Step head: every series from its first step; zfull (S, T, O) outputs at every step. */
+static int predict_step(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
+                        size_t batch, recur_real *zfull)
+{
+    const recur_config_t *cfg = recur_model_config(m);
+    const size_t S = s->S, T = s->T, O = fc->O, B = batch < S ? batch : S;
+    const size_t K = T < STEP_CHUNK ? T : STEP_CHUNK;
+    int rc = RECUR_ENOMEM;
+    recur_dataset_t *ds = recur_fc_dataset_step(fc, s, RECUR_SPLIT_ALL);
+    recur_dataset_batch_t *bb = ds ? recur_dataset_batch_alloc(ds, T, B) : NULL;
+    recur_engine_t *e = bb ? recur_engine_alloc(cfg, K, B) : NULL;
+    size_t *idx = malloc(B * sizeof *idx);
+    if (!ds || !bb || !e || !idx)
+        goto out;
+    for (size_t i0 = 0; i0 < S; i0 += B) {
+        const size_t nb = S - i0 < B ? S - i0 : B;
+        for (size_t j = 0; j < nb; j++)
+            idx[j] = i0 + j;
+        recur_batch_t b;
+        if ((rc = recur_dataset_batch(ds, idx, nb, bb, &b)) != 0)
+            goto out;
+        for (size_t t0 = 0; t0 < b.T; t0 += K) {
+            const size_t t1 = b.T - t0 < K ? b.T : t0 + K;
+            if ((rc = recur_engine_forward(e, recur_model_params_const(m), &b, t0, t1, false, NULL,
+                                           NULL, NULL)) != 0)
+                goto out;
+            size_t rows;
+            const recur_real *y = recur_engine_outputs(e, &rows); /* (t1 - t0, nb, O) */
+            for (size_t t = t0; t < t1; t++)
+                for (size_t j = 0; j < nb; j++)
+                    memcpy(zfull + ((i0 + j) * T + t) * O, y + ((t - t0) * nb + j) * O,
+                           O * sizeof *y);
+        }
+    }
+    rc = 0;
+out:
+    if (rc == RECUR_ENOMEM && !(ds && bb && e && idx))
+        recur_error("forecast: cannot allocate the prediction buffers");
+    free(idx);
+    recur_engine_free(e);
+    recur_dataset_batch_free(bb);
+    recur_dataset_free(ds);
+    return rc;
+}
+
+int recur_fc_predict(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
+                     const recur_fc_sample_t *smp, size_t n, size_t batch, double *pred)
+{
+    const recur_config_t *cfg = recur_model_config(m);
+    const size_t O = fc->O;
+    if (cfg->input_size != fc->F || cfg->num_outputs != O || batch == 0) {
+        recur_error("forecast: the network does not match the encoding");
+        return RECUR_EINVAL;
+    }
+    if (n == 0)
+        return 0;
+    const bool step = cfg->head == RECUR_HEAD_STEP;
+    size_t cells;
+    if (!recur_mul_ok(step ? s->S * s->T : n, O, &cells) ||
+        cells > RECUR_DATASET_MAX_BYTES / sizeof(recur_real)) {
+        recur_error("forecast: too many outputs to hold");
+        return RECUR_EINVAL;
+    }
+    recur_real *z = malloc(cells * sizeof *z);
+    if (!z) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    int rc = step ? predict_step(m, fc, s, batch, z) : predict_seq(m, fc, s, smp, n, batch, z);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const recur_real *zi = step ? z + (smp[i].series * s->T + smp[i].t) * O : z + i * O;
+        for (size_t k = 0; k < O; k++)
+            pred[i * O + k] = recur_fc_denorm(fc, k, (double)zi[k]);
+    }
+    free(z);
+    return rc;
+}
+
+/* ---- Prediction files ------------------------------------------------------------------------ */
+
+/* Writes a dataset of `rank` dims of buffer buf (memory type mt, file type ft). */
+static int put_data(hid_t f, const char *name, hid_t ft, hid_t mt, int rank, const hsize_t *dims,
+                    const void *buf)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
+    int rc = -1;
+    if (sp >= 0 && (d = H5Dcreate2(f, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
+        rc = 0;
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_strings(hid_t f, const char *name, int rank, const hsize_t *dims,
+                       const char *const *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    int rc = -1;
+    if (t >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0)
+        rc = put_data(f, name, t, t, rank, dims, v);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+static int put_attr_str(hid_t obj, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (t >= 0 && sp >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 &&
+        H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
+        (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && H5Awrite(a, t, v) >= 0)
+        rc = 0;
+    if (a >= 0 && H5Aclose(a) < 0)
+        rc = -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+static int put_attr_int(hid_t obj, const char *name, int v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (sp >= 0 && (a = H5Acreate2(obj, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Awrite(a, H5T_NATIVE_INT, &v) >= 0)
+        rc = 0;
+    if (a >= 0 && H5Aclose(a) < 0)
+        rc = -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+/* Every array of the prediction file into the open file f. */
+static int write_predictions(hid_t f, const recur_fc_t *fc, const recur_series_t *s,
+                             const recur_fc_sample_t *smp, size_t n, const double *pred,
+                             const char *cmdline, const char *model_path)
+{
+    const size_t H = fc->horizon, K = fc->n_out, O = fc->O;
+    const bool dated = s->epoch != NULL, date_only = recur_fc_date_only(s);
+    int rc = -1;
+    double *truth = malloc(n * O * sizeof *truth), *issue = malloc(n * sizeof *issue);
+    double *valid = malloc(n * H * sizeof *valid);
+    int32_t *series = malloc(n * sizeof *series), *hz = malloc(H * sizeof *hz);
+    unsigned char *tm = malloc(O);
+    char **issue_d = dated ? calloc(n, sizeof *issue_d) : NULL;
+    char **valid_d = dated ? calloc(n * H, sizeof *valid_d) : NULL;
+    char **targets = calloc(K, sizeof *targets);
+    char *dates = dated ? malloc(n * (H + 1) * 32) : NULL; /* storage of the date strings */
+    if (!truth || !issue || !valid || !series || !hz || !tm || !targets ||
+        (dated && (!issue_d || !valid_d || !dates)))
+        goto out;
+    /* time coordinate spacing, for valid times past the end without dates */
+    const double dt = s->T > 1 ? s->time[s->T - 1] - s->time[s->T - 2] : 1.0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t t = smp[i].t;
+        recur_fc_truth(fc, s, &smp[i], truth + i * O, tm);
+        series[i] = (int32_t)smp[i].series;
+        issue[i] = dated ? s->epoch[t] : s->time[t];
+        if (dated) {
+            issue_d[i] = dates + i * (H + 1) * 32;
+            recur_time_format(issue[i], date_only, issue_d[i], 32);
+        }
+        for (size_t h = 1; h <= H; h++) {
+            const size_t tt = t + h;
+            valid[i * H + h - 1] =
+                dated
+                    ? recur_fc_epoch(s, (double)tt)
+                    : (tt < s->T ? s->time[tt] : s->time[s->T - 1] + dt * (double)(tt - s->T + 1));
+            if (dated) {
+                valid_d[i * H + h - 1] = dates + (i * (H + 1) + h) * 32;
+                recur_time_format(valid[i * H + h - 1], date_only, valid_d[i * H + h - 1], 32);
+            }
+        }
+    }
+    for (size_t h = 0; h < H; h++)
+        hz[h] = (int32_t)(h + 1);
+    for (size_t k = 0; k < K; k++)
+        targets[k] = s->var_names[fc->out_var[k]];
+    const hsize_t d3[3] = {n, H, K}, d2[2] = {n, H}, d1[1] = {n}, dh[1] = {H}, dk[1] = {K};
+    const hsize_t ds_[1] = {s->S};
+    char units[300];
+    if (dated)
+        snprintf(units, sizeof units, "seconds since 1970-01-01T00:00:00Z");
+    else
+        snprintf(units, sizeof units, "%s", s->time_units ? s->time_units : "steps");
+    if (put_attr_str(f, "format", "recur-forecast") || put_attr_int(f, "format_version", 1) ||
+        put_attr_str(f, "recur_version", RECUR_VERSION) ||
+        put_attr_str(f, "command_line", cmdline ? cmdline : "") ||
+        put_attr_str(f, "model", model_path ? model_path : "") ||
+        put_data(f, "forecast", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d3, pred) ||
+        put_data(f, "truth", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d3, truth) ||
+        put_data(f, "issue_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d1, issue) ||
+        put_data(f, "valid_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d2, valid) ||
+        put_data(f, "series", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, series) ||
+        put_data(f, "horizon", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dh, hz) ||
+        put_strings(f, "target", 1, dk, (const char *const *)targets) ||
+        put_strings(f, "series_name", 1, ds_, (const char *const *)s->series_names))
+        goto out;
+    for (const char *const *nm = (const char *const[]){"issue_time", "valid_time", NULL}; *nm;
+         nm++) {
+        hid_t d = H5Dopen2(f, *nm, H5P_DEFAULT);
+        const int bad = d < 0 || put_attr_str(d, "units", units);
+        if (d >= 0)
+            H5Dclose(d);
+        if (bad)
+            goto out;
+    }
+    if (dated && (put_strings(f, "issue_date", 1, d1, (const char *const *)issue_d) ||
+                  put_strings(f, "valid_date", 2, d2, (const char *const *)valid_d)))
+        goto out;
+    rc = 0;
+out:
+    free(truth);
+    free(issue);
+    free(valid);
+    free(series);
+    free(hz);
+    free(tm);
+    free(issue_d);
+    free(valid_d);
+    free(targets);
+    free(dates);
+    return rc;
+}
+
+int recur_fc_write_predictions(const char *path, const recur_fc_t *fc, const recur_series_t *s,
+                               const recur_fc_sample_t *smp, size_t n, const double *pred,
+                               const char *cmdline, const char *model_path)
+{
+    H5E_auto2_t old_fn;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = RECUR_EIO;
+    const size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (!tmp) {
+        recur_error("out of memory");
+        rc = RECUR_ENOMEM;
+        goto out;
+    }
+    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+    const int fd = mkstemp(tmp);
+    if (fd < 0) {
+        recur_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) {
+        recur_error("%s: cannot create", tmp);
+        unlink(tmp);
+        goto out;
+    }
+    const int w = write_predictions(f, fc, s, smp, n, pred, cmdline, model_path);
+    const herr_t c = H5Fclose(f);
+    if (w != 0 || c < 0) {
+        recur_error("%s: cannot write the predictions", path);
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        recur_error("%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    return rc;
+}
