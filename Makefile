@@ -36,7 +36,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%) $(DTEST_SRC:tests/%.c=$(O)/tests
 TEST_COMMON := tests/testutil.c
 
 DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
-            check samtools python3-torch python3-h5py python3-numpy
+            check samtools hdf5-tools python3-torch python3-h5py python3-numpy
 
 .PHONY: all test deps deps-fuzz sanitize fuzz lint bench clean install help demo check-build
 .DELETE_ON_ERROR:
@@ -144,6 +144,7 @@ $(O)/bench/fasta_read: bench/fasta_read.c $(O)/librecur.a
 bench: all $(O)/bench/fasta_read
 	$(PYTHON) bench/compare.py
 	$(O)/bench/fasta_read
+	$(PYTHON) bench/h5read.py
 
 demo:
 	@echo "make demo: the Snakemake workflow is not there yet (issue 5); see README.md" >&2
