@@ -106,7 +106,7 @@ lint:
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang against the library sources, each
 # run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<name>/).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -127,15 +127,17 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDR)
 
 fuzz: deps-fuzz
 	$(MAKE) $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do \
+	@fail=0; for f in $(FUZZ_BIN); do \
 	    n=$$(basename $$f); seeds=tests/fuzz/corpus/$$n; \
 	    gen=tests/fuzz/make_$${n#fuzz_}_corpus.sh; \
 	    if [ -f $$gen ]; then seeds=build/fuzz/seeds-$$n; mkdir -p $$seeds; sh $$gen $$seeds; fi; \
+	    extra=$$(cat tests/fuzz/$$n.options 2>/dev/null); \
 	    mkdir -p build/fuzz/corpus-$$n; \
-	    echo "== $$n for $(FUZZ_SECONDS) s"; \
+	    echo "== $$n for $(FUZZ_SECONDS) s $$extra"; \
 	    ASAN_OPTIONS=allocator_may_return_null=1 $$f -max_total_time=$(FUZZ_SECONDS) \
-	        -timeout=10 -close_fd_mask=2 build/fuzz/corpus-$$n $$seeds || exit 1; \
-	done
+	        -timeout=10 -close_fd_mask=2 $$extra build/fuzz/corpus-$$n $$seeds || \
+	        { echo "make fuzz: $$n found a problem (see above)"; fail=1; }; \
+	done; exit $$fail
 
 $(O)/bench/fasta_read: bench/fasta_read.c $(O)/librecur.a
 	@mkdir -p $(O)/bench
