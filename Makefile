@@ -107,7 +107,8 @@ lint:
 # run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<name>/).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_TARGETS ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 deps-fuzz: deps
@@ -132,10 +133,11 @@ fuzz: deps-fuzz
 	    gen=tests/fuzz/make_$${n#fuzz_}_corpus.sh; \
 	    if [ -f $$gen ]; then seeds=build/fuzz/seeds-$$n; mkdir -p $$seeds; sh $$gen $$seeds; fi; \
 	    extra=$$(cat tests/fuzz/$$n.options 2>/dev/null); \
-	    mkdir -p build/fuzz/corpus-$$n; \
+	    mkdir -p build/fuzz/corpus-$$n build/fuzz/artifacts; \
 	    echo "== $$n for $(FUZZ_SECONDS) s $$extra"; \
 	    ASAN_OPTIONS=allocator_may_return_null=1 $$f -max_total_time=$(FUZZ_SECONDS) \
-	        -timeout=10 -close_fd_mask=2 $$extra build/fuzz/corpus-$$n $$seeds || \
+	        -timeout=10 -close_fd_mask=2 -artifact_prefix=build/fuzz/artifacts/$$n- \
+	        $$extra build/fuzz/corpus-$$n $$seeds || \
 	        { echo "make fuzz: $$n found a problem (see above)"; fail=1; }; \
 	done; exit $$fail
 
