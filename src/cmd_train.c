@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,8 @@ enum {
     OPT_CLASS_WEIGHTS,
     OPT_REVCOMP,
     OPT_INIT,
+    OPT_RESUME,
+    OPT_CHECKPOINT_EVERY,
     OPT_QUIET
 };
 
@@ -60,6 +63,8 @@ enum {
 typedef struct {
     recur_cli_inputs_t in;
     const char *out, *log, *init;
+    const char *resume;      /* --resume MODEL: continue that run exactly */
+    size_t checkpoint_every; /* rewrite -o with the full state every N updates (0: never) */
     size_t epochs, batch_size, tbptt, threads, max_bad_steps, patience;
     unsigned long seed, nan_at_step;
     bool shuffle, bucket, quiet, revcomp, keep_last, balance;
@@ -158,6 +163,19 @@ static void usage(FILE *fp)
         "  --nan-at-step N         testing hook: make the gradient of update N (1-based)\n"
         "                          NaN, to exercise the skipping and divergence paths\n"
         "\n"
+        "Checkpoints and resuming:\n"
+        "  --checkpoint-every N    rewrite MODEL (atomically) with the full training state\n"
+        "                          every N updates, at the end of the batch; also on SIGUSR1\n"
+        "                          (then training goes on) and on SIGTERM (then it stops,\n"
+        "                          exit 143), as SLURM sends before a time limit\n"
+        "  --resume CKPT           continue the run that wrote CKPT exactly: weights,\n"
+        "                          optimizer moments and step, the generator's state and\n"
+        "                          seed, the epoch's data order and position, the best epoch\n"
+        "                          so far and the log (--log FILE is cut back to the epochs\n"
+        "                          done); give the same data and options. The architecture\n"
+        "                          and encoding come from CKPT. A resumed run ends with\n"
+        "                          exactly the weights of an uninterrupted one\n"
+        "\n"
         "Output:\n"
         "  --log FILE              one JSON object per epoch (epoch, loss, acc, val_loss,\n"
         "                          val_acc, val_balanced_acc, best, updates, skipped,\n"
@@ -174,7 +192,7 @@ static void usage(FILE *fp)
         "Exit status: 0 ok; 1 bad input or I/O error (the inputs, the log, the model file, a\n"
         "single class); 2 usage error (missing inputs or -o, bad option values);\n"
         "3 training diverged (the model file is not written and an existing one is left as\n"
-        "it was).\n",
+        "it was); 143 stopped by SIGTERM after writing a checkpoint.\n",
         recur_cli_input_help, recur_cli_val_help, BUCKET_BATCHES);
 }
 
@@ -232,6 +250,8 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         {"class-weights", required_argument, NULL, OPT_CLASS_WEIGHTS},
         {"revcomp", no_argument, NULL, OPT_REVCOMP},
         {"init", required_argument, NULL, OPT_INIT},
+        {"resume", required_argument, NULL, OPT_RESUME},
+        {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -353,6 +373,12 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         case OPT_INIT:
             o->init = optarg;
             break;
+        case OPT_RESUME:
+            o->resume = optarg;
+            break;
+        case OPT_CHECKPOINT_EVERY:
+            bad = recur_cli_size("--checkpoint-every", optarg, 1, SIZE_MAX, &o->checkpoint_every);
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -396,6 +422,8 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
     else if (o->balance && o->in.dna.task == RECUR_TASK_MULTILABEL)
         why = "--class-weights auto: classify only (per-label weights would need the engine's "
               "loss)";
+    if (!why && o->init && o->resume)
+        why = "--init and --resume exclude each other";
     if (!why && o->init && o->arch_opt) {
         recur_error("--%s: comes from --init MODEL (see 'recur train --help')", o->arch_opt);
         return RECUR_EINVAL;
@@ -884,8 +912,8 @@ static int snapshot_take(snapshot_t *s, const recur_real *params, recur_optim_t 
 /* The model: configuration, weights, provenance, classes, the DNA encoding and the state an
  * exact resume needs (optimizer moments and counters, the generator's state, epochs done). */
 static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
-                                 const recur_dataset_t *ds, const train_opts_t *o, bool dna,
-                                 int argc, char *argv[])
+                                 const recur_real *best, const recur_dataset_t *ds,
+                                 const train_opts_t *o, bool dna, int argc, char *argv[])
 {
     char cmdline[4096] = "recur ";
     recur_cli_join(cmdline + 6, sizeof cmdline - 6, argc, argv);
@@ -900,6 +928,7 @@ static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
                               .cursor = 0,
                               .m = s->m,
                               .v = s->v,
+                              .best = best,
                               .rng_state = gsl_rng_state(s->rng),
                               .rng_size = gsl_rng_size(s->rng)};
     snprintf(ts.optimizer, sizeof ts.optimizer, "%s", recur_optim_name(o->kind));
@@ -907,7 +936,10 @@ static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
     const char *enc = "dna-onehot";
     const double max_len = (double)o->in.dna.max_len, windows = o->in.dna.windows,
                  n_zero = o->in.dna.n_zero, revcomp = o->revcomp;
+    const double seed = (double)o->seed;
     int rc = recur_model_set_command_line(m, cmdline);
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "seed", &seed, 1);
     if (rc == 0 && ds->classes)
         rc = recur_model_set_strings(m, "classes", (const char *const *)ds->classes, ds->O);
     if (rc == 0 && dna)
@@ -927,6 +959,173 @@ static recur_model_t *make_model(const recur_config_t *cfg, const snapshot_t *s,
         return NULL;
     }
     return m;
+}
+
+/* ---- Checkpoints and resuming -------------------------------------------------------------
+ * A checkpoint is the -o model file with the full state at a batch boundary: the weights, the
+ * optimizer, the generator, and numbers saying where the run is: resume_epoch (in progress),
+ * resume_batch (the next batch), resume_epoch_rng (the generator's bytes at the start of that
+ * epoch, from which its data order is drawn again), resume_acc (the epoch's sums so far) and
+ * resume_best (best validation loss, epochs since, best epoch, whether /train/best holds its
+ * weights). */
+
+static volatile sig_atomic_t got_term, got_usr1;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGTERM)
+        got_term = 1;
+    else
+        got_usr1 = 1;
+}
+
+/* The numbers of an epoch_t that a checkpoint keeps, in this order. */
+enum { ACC_N = 10 };
+static void acc_pack(const epoch_t *e, double *a)
+{
+    const double v[ACC_N] = {e->loss_sum,        (double)e->terms,   (double)e->updates,
+                             (double)e->skipped, (double)e->clipped, e->grad_norm_sum,
+                             e->grad_norm_max,   (double)e->right,   (double)e->judged,
+                             (double)e->steps};
+    memcpy(a, v, sizeof v);
+    (void)e->padded_steps;
+}
+
+static void acc_unpack(const double *a, size_t padded, epoch_t *e)
+{
+    e->loss_sum = a[0];
+    e->terms = (size_t)a[1];
+    e->updates = (size_t)a[2];
+    e->skipped = (size_t)a[3];
+    e->clipped = (size_t)a[4];
+    e->grad_norm_sum = a[5];
+    e->grad_norm_max = a[6];
+    e->right = (size_t)a[7];
+    e->judged = (size_t)a[8];
+    e->steps = (size_t)a[9];
+    e->padded_steps = padded;
+}
+
+typedef struct {
+    size_t epoch, batch;      /* epoch in progress (1-based), next batch */
+    const gsl_rng *epoch_rng; /* the generator at the start of the epoch */
+    const epoch_t *acc;
+    double best_loss;
+    size_t since_best;
+    const snapshot_t *best; /* best.params NULL: none yet */
+} cursor_t;
+
+static int write_checkpoint(const recur_config_t *cfg, snapshot_t *cur, const recur_real *params,
+                            recur_optim_t *opt, const gsl_rng *rng, const cursor_t *k,
+                            const recur_dataset_t *ds, const train_opts_t *o, bool dna, int argc,
+                            char *argv[])
+{
+    const size_t P = recur_param_count(cfg);
+    if (snapshot_take(cur, params, opt, P, o->kind == RECUR_OPT_SGD, rng, k->epoch - 1) != 0)
+        return RECUR_ENOMEM;
+    recur_model_t *m = make_model(cfg, cur, k->best->params, ds, o, dna, argc, argv);
+    if (!m)
+        return RECUR_ENOMEM;
+    const size_t nr = gsl_rng_size(k->epoch_rng);
+    double *bytes = malloc(nr * sizeof *bytes), acc[ACC_N + 1];
+    const unsigned char *st = gsl_rng_state(k->epoch_rng);
+    for (size_t i = 0; bytes && i < nr; i++)
+        bytes[i] = st[i];
+    acc_pack(k->acc, acc);
+    acc[ACC_N] = (double)k->acc->padded_steps;
+    const double where[2] = {(double)k->epoch, (double)k->batch};
+    const double best[4] = {k->best_loss, (double)k->since_best, (double)k->best->epoch,
+                            k->best->params != NULL};
+    int rc = bytes ? 0 : RECUR_ENOMEM;
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "resume_epoch", where, 1);
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "resume_batch", where + 1, 1);
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "resume_epoch_rng", bytes, nr);
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "resume_acc", acc, ACC_N + 1);
+    if (rc == 0)
+        rc = recur_model_set_numbers(m, "resume_best", best, 4);
+    if (rc == 0)
+        rc = recur_model_save(m, o->out);
+    if (rc == 0)
+        recur_info("checkpoint: %s (epoch %zu, batch %zu, update %llu)", o->out, k->epoch, k->batch,
+                   (unsigned long long)recur_optim_steps(opt));
+    free(bytes);
+    recur_model_free(m);
+    return rc;
+}
+
+/* Cuts the JSON-lines log back to its first n lines (the epochs a checkpoint had done),
+ * atomically, so that a resumed run appends exactly what the uninterrupted one would have. */
+static int cut_log(const char *path, size_t n)
+{
+    FILE *in = fopen(path, "r");
+    if (!in && n == 0)
+        return 0;
+    if (!in) {
+        recur_error("%s: cannot read the log to resume: %s", path, strerror(errno));
+        return RECUR_EIO;
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "w");
+    int rc = RECUR_EIO, ch;
+    size_t lines = 0;
+    if (!out) {
+        recur_error("%s: cannot write: %s", tmp, strerror(errno));
+        fclose(in);
+        return rc;
+    }
+    while (lines < n && (ch = getc(in)) != EOF) {
+        putc(ch, out);
+        lines += ch == '\n';
+    }
+    fclose(in);
+    if (lines < n) {
+        recur_error("%s: has %zu epoch lines, the checkpoint %zu", path, lines, n);
+        fclose(out);
+    } else if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        recur_error("%s: cannot rewrite: %s", path, strerror(errno));
+    } else {
+        return 0;
+    }
+    remove(tmp);
+    return rc;
+}
+
+/* The cursor numbers of a checkpoint, checked; *mid false for a model that finished. */
+static int read_cursor(const recur_model_t *m, const char *path, gsl_rng *epoch_rng, size_t *epoch,
+                       size_t *batch, double *acc, double *best, bool *mid)
+{
+    size_t n1, n2, n3, n4, n5;
+    const double *e = recur_model_numbers(m, "resume_epoch", &n1);
+    const double *b = recur_model_numbers(m, "resume_batch", &n2);
+    const double *r = recur_model_numbers(m, "resume_epoch_rng", &n3);
+    const double *a = recur_model_numbers(m, "resume_acc", &n4);
+    const double *bs = recur_model_numbers(m, "resume_best", &n5);
+    *mid = e != NULL;
+    if (!e)
+        return 0;
+    if (!b || !r || !a || !bs || n1 != 1 || n2 != 1 || n3 != gsl_rng_size(epoch_rng) ||
+        n4 != ACC_N + 1 || n5 != 4 || !(e[0] >= 1) || !(b[0] >= 0)) {
+        recur_error("%s: the checkpoint's position is incomplete or damaged", path);
+        return RECUR_EFORMAT;
+    }
+    unsigned char *st = gsl_rng_state(epoch_rng);
+    for (size_t i = 0; i < n3; i++) {
+        if (!(r[i] >= 0 && r[i] <= 255)) {
+            recur_error("%s: the checkpoint's generator state is damaged", path);
+            return RECUR_EFORMAT;
+        }
+        st[i] = (unsigned char)r[i];
+    }
+    *epoch = (size_t)e[0];
+    *batch = (size_t)b[0];
+    memcpy(acc, a, (ACC_N + 1) * sizeof *acc);
+    memcpy(best, bs, 4 * sizeof *best);
+    return 0;
 }
 
 int main_train(int argc, char *argv[])
@@ -967,7 +1166,8 @@ int main_train(int argc, char *argv[])
     recur_optim_t *opt = NULL;
     recur_trainer_t *tr = NULL;
     recur_model_t *model = NULL;
-    snapshot_t best = {0};
+    snapshot_t best = {0}, cur = {0};
+    gsl_rng *ep_rng = NULL, *saved_rng = NULL;
     FILE *log = NULL;
 
     const int p = parse(argc, argv, &o, &cfg, &init);
@@ -981,10 +1181,27 @@ int main_train(int argc, char *argv[])
     rc = RECUR_EXIT_ERROR;
     if (check_output_dir(o.out) != 0)
         goto out;
+    const bool resuming = o.resume != NULL;
+    if (resuming)
+        o.init = o.resume; /* architecture, encoding and weights come from the checkpoint */
     if (o.init) {
         if (!(init_model = recur_model_load(o.init)))
             goto out;
-        cfg = *recur_model_config(init_model);
+        const recur_config_t given = cfg, *mc = recur_model_config(init_model);
+        if (resuming && o.arch_opt &&
+            (given.cell != mc->cell || given.hidden_size != mc->hidden_size ||
+             given.num_layers != mc->num_layers || given.bidirectional != mc->bidirectional ||
+             given.pool != mc->pool || given.dropout != mc->dropout)) {
+            /* the same command line may be repeated with --resume, but not another model */
+            recur_error("%s: the architecture options differ from the checkpoint's (%s H %zu "
+                        "L %zu%s, pool %s, dropout %g)",
+                        o.resume, recur_cell_name(mc->cell), mc->hidden_size, mc->num_layers,
+                        mc->bidirectional ? " bidirectional" : "", recur_pool_name(mc->pool),
+                        mc->dropout);
+            rc = RECUR_EXIT_USAGE;
+            goto out;
+        }
+        cfg = *mc;
         encoding_from_model(init_model, &o.in);
         if (o.in.n_in && cfg.task == RECUR_TASK_REGRESS) {
             recur_error("%s: a %s model cannot start a DNA classifier", o.init,
@@ -1007,6 +1224,12 @@ int main_train(int argc, char *argv[])
     if (!rng) {
         recur_error("out of memory");
         goto out;
+    }
+    if (resuming) { /* the run's own seed: the validation split is drawn from it */
+        size_t ns;
+        const double *sd = recur_model_numbers(init_model, "seed", &ns);
+        if (sd && ns == 1 && sd[0] >= 0)
+            o.seed = (unsigned long)sd[0];
     }
     gsl_rng_set(rng, o.seed);
     if (load_data(&o, init_model, rng, &d) != 0)
@@ -1051,8 +1274,30 @@ int main_train(int argc, char *argv[])
         rc = RECUR_EXIT_USAGE;
         goto out;
     }
+    const recur_train_state_t *ts = resuming ? recur_model_train_state(init_model) : NULL;
+    if (resuming && !ts) {
+        recur_error("%s: holds no training state to resume from", o.resume);
+        goto out;
+    }
+    if (ts && strcmp(ts->optimizer, recur_optim_name(o.kind)) != 0) {
+        recur_error("%s: was trained with --optimizer %s", o.resume, ts->optimizer);
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
+    if (ts && (strcmp(ts->rng_name, gsl_rng_name(rng)) != 0 || ts->rng_size != gsl_rng_size(rng) ||
+               (o.kind != RECUR_OPT_SGD && !ts->v))) {
+        recur_error("%s: the training state does not fit this run (generator or moments)",
+                    o.resume);
+        goto out;
+    }
+    if (o.log && resuming && strcmp(o.log, "-") != 0) {
+        size_t n_ep;
+        const double *ep = recur_model_numbers(init_model, "resume_epoch", &n_ep);
+        if (cut_log(o.log, ep && n_ep == 1 ? (size_t)ep[0] - 1 : (size_t)ts->epoch) != 0)
+            goto out;
+    }
     if (o.log) {
-        log = strcmp(o.log, "-") == 0 ? stdout : fopen(o.log, "w");
+        log = strcmp(o.log, "-") == 0 ? stdout : fopen(o.log, resuming ? "a" : "w");
         if (!log) {
             recur_error("%s: cannot open: %s", o.log, strerror(errno));
             goto out;
@@ -1138,14 +1383,72 @@ int main_train(int argc, char *argv[])
     const bool has_val = d.vds && d.n_val > 0;
     double best_loss = INFINITY;
     size_t since_best = 0, epochs_run = 0;
-    for (size_t epoch = 1; epoch <= o.epochs; epoch++) {
+    size_t start_epoch = 1, start_batch = 0;
+    bool mid = false; /* resuming inside an epoch */
+    double acc0[ACC_N + 1], best0[4];
+    if (!(ep_rng = gsl_rng_alloc(gsl_rng_mt19937)) ||
+        !(saved_rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+        recur_error("out of memory");
+        goto out;
+    }
+    if (ts) {
+        memcpy(recur_optim_m(opt), ts->m, P * sizeof *params);
+        if (ts->v)
+            memcpy(recur_optim_v(opt), ts->v, P * sizeof *params);
+        recur_optim_set_steps(opt, ts->step, ts->skipped);
+        memcpy(gsl_rng_state(rng), ts->rng_state, ts->rng_size);
+        if (read_cursor(init_model, o.resume, ep_rng, &start_epoch, &start_batch, acc0, best0,
+                        &mid) != 0)
+            goto out;
+        if (!mid)
+            start_epoch = (size_t)ts->epoch + 1;
+        epochs_run = start_epoch - 1;
+        if (mid) {
+            best_loss = best0[0];
+            since_best = (size_t)best0[1];
+            if (best0[3] != 0) {
+                if (!ts->best) {
+                    recur_error("%s: the checkpoint lacks the best epoch's weights", o.resume);
+                    goto out;
+                }
+                if (snapshot_take(&best, ts->best, opt, P, o.kind == RECUR_OPT_SGD, rng,
+                                  (size_t)best0[2]) != 0)
+                    goto out;
+            }
+        }
+        recur_info("resuming %s at epoch %zu, batch %zu (update %llu)", o.resume, start_epoch,
+                   start_batch + 1, (unsigned long long)ts->step);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    size_t since_ckpt = 0;
+    for (size_t epoch = start_epoch; epoch <= o.epochs; epoch++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         size_t n_rows, n_batches;
+        const bool here = mid && epoch == start_epoch;
+        if (here) { /* the epoch's order is drawn again from its starting generator */
+            gsl_rng_memcpy(saved_rng, rng);
+            gsl_rng_memcpy(rng, ep_rng);
+        }
+        gsl_rng_memcpy(ep_rng, rng);
         if (epoch_order(&o, &d, B, rng, order, &n_rows, starts, &n_batches, tmp) != 0)
             goto out;
         epoch_t e = {0};
-        for (size_t bi = 0; bi < n_batches; bi++) {
+        if (here) {
+            gsl_rng_memcpy(rng, saved_rng);
+            acc_unpack(acc0, (size_t)acc0[ACC_N], &e);
+            if (start_batch > n_batches) {
+                recur_error("%s: batch %zu of %zu: not the data this run was trained on", o.resume,
+                            start_batch, n_batches);
+                goto out;
+            }
+        }
+        for (size_t bi = here ? start_batch : 0; bi < n_batches; bi++) {
             const size_t s = starts[bi];
             const size_t nb = n_rows - s < B ? n_rows - s : B;
             recur_batch_t b;
@@ -1179,6 +1482,20 @@ int main_train(int argc, char *argv[])
             e.grad_norm_sum += st.grad_norm_sum;
             e.grad_norm_max =
                 st.grad_norm_max > e.grad_norm_max ? st.grad_norm_max : e.grad_norm_max;
+            since_ckpt += st.updates;
+            if (got_term || got_usr1 || (o.checkpoint_every && since_ckpt >= o.checkpoint_every)) {
+                const cursor_t k = {epoch, bi + 1, ep_rng, &e, best_loss, since_best, &best};
+                if (write_checkpoint(&cfg, &cur, params, opt, rng, &k, ds, &o, d.set != NULL, argc,
+                                     argv) != 0)
+                    goto out;
+                since_ckpt = 0;
+                got_usr1 = 0;
+                if (got_term) {
+                    recur_info("stopped by SIGTERM; resume with --resume %s", o.out);
+                    rc = 128 + SIGTERM;
+                    goto out;
+                }
+            }
         }
         if (has_val) {
             if (validate(&cfg, params, &d, B, o.revcomp, tr, vbb, &e) != 0)
@@ -1211,7 +1528,7 @@ int main_train(int argc, char *argv[])
     } else {
         recur_info("keeping epoch %zu (validation loss %.4f)", best.epoch, best_loss);
     }
-    if (!(model = make_model(&cfg, &best, ds, &o, d.set != NULL, argc, argv)))
+    if (!(model = make_model(&cfg, &best, NULL, ds, &o, d.set != NULL, argc, argv)))
         goto out;
     if (recur_model_save(model, o.out) != 0)
         goto out;
@@ -1224,6 +1541,9 @@ out:
     }
     recur_model_free(model);
     snapshot_free(&best);
+    snapshot_free(&cur);
+    gsl_rng_free(ep_rng);
+    gsl_rng_free(saved_rng);
     recur_dataset_batch_free(bb);
     recur_dataset_batch_free(vbb);
     recur_trainer_free(tr);

@@ -53,6 +53,7 @@ struct recur_model {
     recur_train_state_t train; /* its pointers point into the arrays below */
     recur_real *train_m;       /* (n_params) */
     recur_real *train_v;       /* (n_params) or NULL */
+    recur_real *train_best;    /* (n_params) or NULL */
     unsigned char *train_rng;  /* (rng_size) or NULL */
     recur_real *train_carry;   /* (carry_size) or NULL */
 };
@@ -232,8 +233,9 @@ static void train_clear(recur_model_t *m)
     free(m->train_carry);
     free(m->train_rng);
     free(m->train_v);
+    free(m->train_best);
     free(m->train_m);
-    m->train_m = m->train_v = m->train_carry = NULL;
+    m->train_m = m->train_v = m->train_best = m->train_carry = NULL;
     m->train_rng = NULL;
     memset(&m->train, 0, sizeof m->train);
     m->has_train = false;
@@ -391,9 +393,12 @@ int recur_model_set_train_state(recur_model_t *m, const recur_train_state_t *s)
     const size_t n = m->n_params;
     recur_real *mm = malloc(n * sizeof *mm);
     recur_real *vv = s->v ? malloc(n * sizeof *vv) : NULL;
+    recur_real *bb = s->best ? malloc(n * sizeof *bb) : NULL;
     unsigned char *rng = s->rng_size ? malloc(s->rng_size) : NULL;
     recur_real *carry = s->carry_size ? malloc(s->carry_size * sizeof *carry) : NULL;
-    if (!mm || (s->v && !vv) || (s->rng_size && !rng) || (s->carry_size && !carry)) {
+    if (!mm || (s->v && !vv) || (s->best && !bb) || (s->rng_size && !rng) ||
+        (s->carry_size && !carry)) {
+        free(bb);
         free(carry);
         free(rng);
         free(vv);
@@ -404,6 +409,8 @@ int recur_model_set_train_state(recur_model_t *m, const recur_train_state_t *s)
     memcpy(mm, s->m, n * sizeof *mm);
     if (vv)
         memcpy(vv, s->v, n * sizeof *vv);
+    if (bb)
+        memcpy(bb, s->best, n * sizeof *bb);
     if (rng)
         memcpy(rng, s->rng_state, s->rng_size);
     if (carry)
@@ -413,10 +420,12 @@ int recur_model_set_train_state(recur_model_t *m, const recur_train_state_t *s)
     m->train = t;
     m->train_m = mm;
     m->train_v = vv;
+    m->train_best = bb;
     m->train_rng = rng;
     m->train_carry = carry;
     m->train.m = mm;
     m->train.v = vv;
+    m->train.best = bb;
     m->train.rng_state = rng;
     m->train.carry = carry;
     m->has_train = true;
@@ -783,6 +792,8 @@ static int write_train(ctx_t *c, hid_t f, const recur_model_t *m)
         rc = put_real_dataset(c, g, w, "m", 1, &m->n_params, s->m);
     if (rc == 0 && s->v)
         rc = put_real_dataset(c, g, w, "v", 1, &m->n_params, s->v);
+    if (rc == 0 && s->best)
+        rc = put_real_dataset(c, g, w, "best", 1, &m->n_params, s->best);
     if (rc == 0 && s->rng_size)
         rc = put_bytes_dataset(c, g, w, "rng_state", s->rng_state, s->rng_size);
     if (rc == 0 && s->carry_size)
@@ -810,6 +821,7 @@ static int check_saveable(ctx_t *c, const recur_model_t *m, const recur_tensor_t
         size_t n;
     } arr[] = {{"m", m->train.m, m->n_params},
                {"v", m->train.v, m->train.v ? m->n_params : 0},
+               {"best", m->train.best, m->train.best ? m->n_params : 0},
                {"carry", m->train.carry, m->train.carry_size}};
     for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
         const size_t i = arr[k].n ? first_unstorable(arr[k].x, arr[k].n) : 0;
@@ -867,7 +879,8 @@ static size_t image_estimate(const recur_model_t *m)
 {
     size_t reals = m->n_params;
     if (m->has_train)
-        reals += m->n_params + (m->train.v ? m->n_params : 0) + m->train.carry_size;
+        reals += m->n_params + (m->train.v ? m->n_params : 0) + (m->train.best ? m->n_params : 0) +
+                 m->train.carry_size;
     size_t bytes = reals <= SIZE_MAX / 8 ? 4 * reals : SIZE_MAX / 2;
     if (m->has_train)
         bytes += m->train.rng_size;
@@ -1673,7 +1686,7 @@ static int read_real_dataset(ctx_t *c, hid_t loc, const char *where, const char 
 
 /* What /train holds, from its attributes and dataset shapes (checked before anything is read). */
 typedef struct {
-    bool present, has_v;
+    bool present, has_v, has_best;
     recur_train_state_t s; /* counters, names and sizes; no arrays */
 } train_info_t;
 
@@ -1740,6 +1753,8 @@ static int check_train(ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
         rc = check_dataset(c, g, w, "m", H5T_FLOAT, 1, &n_params);
     if (rc == 0 && (ti->has_v = H5Lexists(g, "v", H5P_DEFAULT) > 0))
         rc = check_dataset(c, g, w, "v", H5T_FLOAT, 1, &n_params);
+    if (rc == 0 && (ti->has_best = H5Lexists(g, "best", H5P_DEFAULT) > 0))
+        rc = check_dataset(c, g, w, "best", H5T_FLOAT, 1, &n_params);
     if (rc == 0 && H5Lexists(g, "rng_state", H5P_DEFAULT) > 0 &&
         (rc = dataset_len(c, g, w, "rng_state", &s->rng_size)) == 0) {
         if (s->rng_size > RNG_MAX_BYTES)
@@ -1773,21 +1788,25 @@ static int read_train(ctx_t *c, hid_t f, recur_model_t *m, const train_info_t *t
     m->train = ti->s;
     m->train_m = malloc(n * sizeof *m->train_m);
     m->train_v = ti->has_v ? malloc(n * sizeof *m->train_v) : NULL;
+    m->train_best = ti->has_best ? malloc(n * sizeof *m->train_best) : NULL;
     m->train_rng = ti->s.rng_size ? malloc(ti->s.rng_size) : NULL;
     m->train_carry = ti->s.carry_size ? malloc(ti->s.carry_size * sizeof *m->train_carry) : NULL;
     m->train.m = m->train_m;
     m->train.v = m->train_v;
+    m->train.best = m->train_best;
     m->train.rng_state = m->train_rng;
     m->train.carry = m->train_carry;
     m->has_train = true; /* so that recur_model_free releases the arrays */
-    if (!m->train_m || (ti->has_v && !m->train_v) || (ti->s.rng_size && !m->train_rng) ||
-        (ti->s.carry_size && !m->train_carry)) {
+    if (!m->train_m || (ti->has_v && !m->train_v) || (ti->has_best && !m->train_best) ||
+        (ti->s.rng_size && !m->train_rng) || (ti->s.carry_size && !m->train_carry)) {
         rc = fail(c, RECUR_ENOMEM, "out of memory");
         goto close_group;
     }
     rc = read_real_dataset(c, g, w, "m", m->train_m, n);
     if (rc == 0 && ti->has_v)
         rc = read_real_dataset(c, g, w, "v", m->train_v, n);
+    if (rc == 0 && ti->has_best)
+        rc = read_real_dataset(c, g, w, "best", m->train_best, n);
     if (rc == 0 && ti->s.carry_size)
         rc = read_real_dataset(c, g, w, "carry", m->train_carry, ti->s.carry_size);
     if (rc == 0 && ti->s.rng_size)

@@ -44,6 +44,7 @@ typedef struct {
     uint64_t step, skipped;  /* optimizer updates made / skipped */
     uint64_t epoch, cursor;  /* data position: epoch and batch index within it */
     const recur_real *m, *v; /* optimizer moments, param_count elements each (v may be NULL) */
+    const recur_real *best;  /* weights of the best validation epoch so far (may be NULL) */
     char rng_name[32];       /* gsl_rng_name() */
     const void *rng_state;   /* gsl_rng_state() bytes */
     size_t rng_size;

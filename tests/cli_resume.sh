@@ -1,0 +1,105 @@
+#!/bin/sh
+# cli_resume.sh - preemption-safe training: a run killed (SIGTERM, as SLURM sends before a time
+# limit, or SIGKILL) and resumed from its last checkpoint ends with exactly the weights and the
+# log of an uninterrupted run; SIGUSR1 writes a checkpoint and goes on; a damaged or foreign
+# checkpoint is refused with one line and the previous one stays usable.
+RECUR=${RECUR:-bin/recur}
+PY=/usr/bin/python3
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # description, condition (shell expression)
+    if eval "$2"; then :; else
+        echo "cli_resume.sh: FAILED: $1"
+        fail=1
+    fi
+}
+# same weights: every /weights dataset equal, read by h5py, or by h5dump when h5py is missing
+same_weights() {
+    if $PY -c "import h5py" 2>/dev/null; then
+        $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+ok = sorted(a["weights"]) == sorted(b["weights"]) and all(
+    np.array_equal(a["weights"][k][()], b["weights"][k][()]) for k in a["weights"])
+sys.exit(0 if ok else 1)
+PY
+    else
+        [ "$(h5dump -g /weights -m %.9g "$1" | tail -n +2)" = \
+          "$(h5dump -g /weights -m %.9g "$2" | tail -n +2)" ]
+    fi
+}
+"$RECUR" simulate adding -n 1200 -T 50 --seed 5 -o "$tmp/add.h5" || exit 1
+OPTS="--data $tmp/add.h5 --cell gru --hidden 16 --layers 2 --dropout 0.2 --epochs 3 \
+--batch-size 16 --clip 1 -q"
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl"
+check "uninterrupted run" '[ $? -eq 0 ]'
+
+# Kill after $2 seconds with signal $1, then resume until done; one checkpoint every 5 updates.
+preempted_run() {
+    out=$tmp/$3.h5 log=$tmp/$3.jsonl
+    rm -f "$out" "$log"
+    first=1 runs=0
+    while [ $runs -lt 30 ]; do
+        runs=$((runs + 1))
+        if [ $first -eq 1 ] || [ ! -f "$out" ]; then set -- "$1" "$2" "$3"; resume=""; else
+            resume="--resume $out"; fi
+        # shellcheck disable=SC2086
+        "$RECUR" train $OPTS -o "$out" --log "$log" --checkpoint-every 5 $resume &
+        pid=$!
+        sleep "$2"
+        kill "-$1" $pid 2>/dev/null
+        wait $pid
+        rc=$?
+        first=0
+        [ $rc -eq 0 ] && return 0
+        [ $rc -eq 143 ] || [ $rc -eq 137 ] || return 1
+    done
+    return 1
+}
+preempted_run TERM 0.4 B
+check "SIGTERM: checkpoint, exit 143, resume to the end" '[ $? -eq 0 ]'
+check "SIGTERM: weights identical to the uninterrupted run" 'same_weights "$tmp/A.h5" "$tmp/B.h5"'
+check "SIGTERM: log identical but for the times" \
+    '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/A.jsonl")" = "$(sed "s/\"seconds\":[^,}]*//" "$tmp/B.jsonl")" ]'
+preempted_run KILL 0.5 C
+check "SIGKILL at any moment: resume from the last checkpoint" '[ $? -eq 0 ]'
+check "SIGKILL: weights identical" 'same_weights "$tmp/A.h5" "$tmp/C.h5"'
+
+# SIGUSR1: a checkpoint, and training goes on to the same end
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/D.h5" &
+pid=$!
+sleep 0.3
+kill -USR1 $pid 2>/dev/null
+wait $pid
+check "SIGUSR1: training goes on" '[ $? -eq 0 ] && same_weights "$tmp/A.h5" "$tmp/D.h5"'
+
+# refusals: a damaged checkpoint (the previous file stays usable), a foreign file
+cp "$tmp/A.h5" "$tmp/good.h5"
+head -c 2000 "$tmp/A.h5" >"$tmp/damaged.h5"
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/good.h5" --resume "$tmp/damaged.h5" 2>"$tmp/err"
+check "damaged checkpoint: exit 1, one line" '[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
+check "damaged checkpoint: the previous model untouched" 'cmp -s "$tmp/A.h5" "$tmp/good.h5"'
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/x.h5" --resume "$tmp/add.h5" 2>"$tmp/err"
+check "foreign file: exit 1, one line" '[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/x.h5" --resume "$tmp/A.h5" --optimizer sgd 2>"$tmp/err"
+check "another optimizer: exit 2" '[ $? -eq 2 ]'
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/x.h5" --resume "$tmp/A.h5" --init "$tmp/A.h5" 2>"$tmp/err"
+check "--resume with --init: exit 2" '[ $? -eq 2 ]'
+# a finished model resumes for more epochs exactly as a longer run
+OPTS4=$(echo "$OPTS" | sed 's/--epochs 3/--epochs 4/')
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS4 -o "$tmp/E4.h5"
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS4 -o "$tmp/A.h5" --resume "$tmp/A.h5" --keep last 2>/dev/null
+"$RECUR" train $OPTS4 -o "$tmp/E4b.h5" --keep last
+check "a finished run resumed for one more epoch equals a 4-epoch run (--keep last)" \
+    'same_weights "$tmp/A.h5" "$tmp/E4b.h5"'
+[ $fail -eq 0 ] && echo "cli_resume.sh: all checks passed"
+exit $fail
