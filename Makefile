@@ -36,7 +36,8 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(O)/tests/%) $(DTEST_SRC:tests/%.c=$(O)/tests
 TEST_COMMON := tests/testutil.c
 
 DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
-            check samtools hdf5-tools python3-torch python3-h5py python3-numpy
+            check samtools hdf5-tools python3-torch python3-h5py python3-numpy \
+            snakemake python3-matplotlib python3-pygments
 
 .PHONY: all test deps deps-fuzz sanitize fuzz lint bench clean install help demo check-build
 .DELETE_ON_ERROR:
@@ -150,9 +151,14 @@ bench: all $(O)/bench/fasta_read
 	$(O)/bench/fasta_read
 	$(PYTHON) bench/h5read.py
 
-demo:
-	@echo "make demo: the Snakemake workflow is not there yet (issue 5); see README.md" >&2
-	@exit 2
+# The main job on the shipped data through Snakemake: DNA classifiers and forecasters trained,
+# evaluated, exported and plotted (pipelines/config/demo.yaml), on every core of the machine.
+DEMO_CONFIG ?= pipelines/config/demo.yaml
+demo: deps
+	$(MAKE) all
+	snakemake --cores $$(nproc) --configfile $(DEMO_CONFIG)
+	@echo "make demo: results in results/demo/ (one directory per experiment and run)"
+	@echo "make demo: report in results/demo/report.html"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
