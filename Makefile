@@ -18,7 +18,14 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LIBS    = $(PKG_LIBS) -lm -lpthread
 PYTHON  ?= /usr/bin/python3
 PREFIX  ?= /usr/local
-# Build tree and binary; `make sanitize` uses its own (build/san).
+# Build tree and binary; `make sanitize` uses its own (build/san). `make MPI=1` builds the
+# data-parallel binary bin/recur-mpi with OpenMPI's mpicc in build/mpi.
+ifeq ($(MPI),1)
+CC      := mpicc
+O       ?= build/mpi
+BIN     ?= bin/recur-mpi
+CPPFLAGS += -DRECUR_MPI
+endif
 O       ?= build
 BIN     ?= bin/recur
 
@@ -37,9 +44,9 @@ TEST_COMMON := tests/testutil.c
 
 DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopenblas-dev \
             check samtools hdf5-tools python3-torch python3-h5py python3-numpy \
-            snakemake python3-matplotlib python3-pygments
+            snakemake python3-matplotlib python3-pygments libopenmpi-dev openmpi-bin
 
-.PHONY: all test deps deps-fuzz sanitize fuzz lint bench clean install help demo check-build
+.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo check-build
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -90,7 +97,26 @@ deps:
 
 test: deps
 	$(MAKE) check-build
+	$(MAKE) MPI=1 all
 	O=$(O) RECUR=$(BIN) tests/run.sh
+
+# The workflow on a real single-node SLURM cluster started on this machine (root; munge and
+# slurm-wlm), with one MPI training job under srun: tests/slurm/run_slurm.sh.
+deps-slurm: deps
+	@for p in munge slurm-wlm; do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	        missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+test-slurm: deps-slurm
+	$(MAKE) all
+	$(MAKE) MPI=1 all
+	sh tests/slurm/run_slurm.sh
 
 # The test suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 sanitize: deps

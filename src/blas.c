@@ -169,41 +169,85 @@ TGT static void packed_avx512(size_t M, size_t N, size_t K, const float *A, size
     }
 }
 
-/* C (M, N) = A^T B + beta C, A (K, M), B (K, N), in blocks of KB rows (C accumulates across
- * blocks, so each element is still one chain in k order). With few columns (N < 16) and many
- * rows the transposed product B^T A fills the tiles instead, through a small buffer. */
-TGT static void tn_avx512(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+/* Rows [0, kb) of X, columns [c0, c0 + nc), copied contiguous at width w (the rest 0): the
+ * operands of A^T B, whose rows are often a power of two apart and would crowd a few sets of
+ * the L1 cache. */
+static inline __attribute__((always_inline)) void
+pack_rows(size_t kb, const float *X, size_t ldx, size_t c0, size_t nc, size_t w, float *dst)
+{
+    if (nc == w) {
+        for (size_t k = 0; k < kb; k++)
+            memcpy(dst + k * w, X + k * ldx + c0, w * sizeof *dst);
+        return;
+    }
+    for (size_t k = 0; k < kb; k++) {
+        for (size_t j = 0; j < nc; j++)
+            dst[k * w + j] = X[k * ldx + c0 + j];
+        for (size_t j = nc; j < w; j++)
+            dst[k * w + j] = 0;
+    }
+}
+
+/* C (M, N) = A^T B + beta C, A (K, M), B (K, N). The rows of the result come from X (A, or B
+ * when flipped), its columns from Y: per block of kb rows, Y is packed into panels of 32
+ * columns (at most TN_PACK elements, so kb shrinks for wide Y) and each strip of 8 columns of X
+ * in turn runs against all panels. C accumulates across blocks, so each element is still one
+ * chain in k order. With few columns (N < 16) and many rows the transposed product B^T A fills
+ * the tiles instead, through a small buffer. Returns false when Y is too wide to pack. */
+#define TN_PACK (32 * 1024)
+TGT static bool tn_avx512(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                           size_t ldb, float beta, float *C, size_t ldc)
 {
     const bool flip = N < 16 && M > N;
-    for (size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += KB) {
-        const size_t kb = K - k0 < KB ? K - k0 : KB;
+    const float *X = flip ? B : A, *Y = flip ? A : B;
+    const size_t ldx = flip ? ldb : lda, ldy = flip ? lda : ldb;
+    const size_t MX = flip ? N : M, NY = flip ? M : N, NP = (NY + NR - 1) / NR;
+    size_t kbmax = TN_PACK / (NP * NR);
+    if (kbmax == 0)
+        return false;
+    kbmax = kbmax < KB ? kbmax : KB;
+    float panels[TN_PACK] __attribute__((aligned(64))); /* NP panels (kb, 32) of Y */
+    float strip[KB * 8] __attribute__((aligned(64)));   /* (kb, 8) of X */
+    float t[8 * NR];                                    /* (8, 32) tile of C^T when flipped */
+    for (size_t k0 = 0; k0 < K || (K == 0 && k0 == 0); k0 += kbmax) {
+        const size_t kb = K - k0 < kbmax ? K - k0 : kbmax;
         const float b = k0 == 0 ? beta : 1;
-        const float *Ak = A + k0 * lda, *Bk = B + k0 * ldb;
-        if (!flip) {
-            for (size_t p = 0; p * NR < N; p++) {
-                const size_t nn = N - p * NR < NR ? N - p * NR : NR;
+        /* Y's panels serve every strip, X's strips every panel: each is packed only when it
+         * is used more than once */
+        const bool pack_y = MX > 8, pack_x = NP > 1;
+        if (pack_y)
+            for (size_t p = 0; p < NP; p++)
+                pack_rows(kb, Y + k0 * ldy, ldy, p * NR, NY - p * NR < NR ? NY - p * NR : NR, NR,
+                          panels + p * kb * NR);
+        for (size_t i = 0; i < MX; i += 8) {
+            const size_t mr = MX - i < 8 ? MX - i : 8;
+            if (pack_x)
+                pack_rows(kb, X + k0 * ldx, ldx, i, mr, 8, strip);
+            const float *xs = pack_x ? strip : X + k0 * ldx + i;
+            const size_t sk = pack_x ? 8 : ldx;
+            for (size_t p = 0; p < NP; p++) {
+                const size_t nn = NY - p * NR < NR ? NY - p * NR : NR;
+                const float *yp = pack_y ? panels + p * kb * NR : Y + k0 * ldy + p * NR;
+                const size_t ly = pack_y ? NR : ldy;
                 __mmask16 m0, m1;
                 tile_masks(nn, &m0, &m1);
-                tile_column(M, kb, Ak, 1, lda, Bk + p * NR, ldb, m0, m1, b, NULL, C + p * NR, ldc);
-            }
-        } else {
-            float t[16 * NR]; /* (N, 32) tile of C^T */
-            for (size_t p = 0; p * NR < M; p++) {
-                const size_t nn = M - p * NR < NR ? M - p * NR : NR;
-                __mmask16 m0, m1;
-                tile_masks(nn, &m0, &m1);
-                tile_column(N, kb, Bk, 1, ldb, Ak + p * NR, lda, m0, m1, 0, NULL, t, NR);
-                for (size_t i = 0; i < nn; i++) {
-                    float *c = C + (p * NR + i) * ldc;
-                    for (size_t j = 0; j < N; j++)
-                        c[j] = (b != 0 ? b * c[j] : 0) + t[j * NR + i];
+                if (!flip) {
+                    tile_column(mr, kb, xs, 1, sk, yp, ly, m0, m1, b, NULL, C + i * ldc + p * NR,
+                                ldc);
+                    continue;
+                }
+                tile_column(mr, kb, xs, 1, sk, yp, ly, m0, m1, 0, NULL, t, NR);
+                for (size_t c = 0; c < nn; c++) {
+                    float *cr = C + (p * NR + c) * ldc + i;
+                    for (size_t r = 0; r < mr; r++)
+                        cr[r] = (b != 0 ? b * cr[r] : 0) + t[r * NR + c];
                 }
             }
         }
         if (K == 0)
             break;
     }
+    return true;
 }
 
 #endif /* RECUR_HAVE_AVX512_KERNELS */
@@ -266,8 +310,8 @@ void recur_gemm_tn(size_t M, size_t N, size_t K, const recur_real *A, size_t lda
         return;
 #if RECUR_HAVE_AVX512_KERNELS
     if (use_kernels()) {
-        tn_avx512(M, N, K, A, lda, B, ldb, beta, C, ldc);
-        return;
+        if (tn_avx512(M, N, K, A, lda, B, ldb, beta, C, ldc))
+            return;
     }
 #endif
     recur_gemm(true, false, M, N, K, 1, A, lda, B, ldb, beta, C, ldc);

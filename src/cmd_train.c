@@ -20,6 +20,7 @@
 #include <recur/blas.h>
 #include <recur/cli.h>
 #include <recur/dataset.h>
+#include <recur/dist.h>
 #include <recur/dna.h>
 #include <recur/engine.h>
 #include <recur/metrics.h>
@@ -56,6 +57,8 @@ enum {
     OPT_INIT,
     OPT_RESUME,
     OPT_CHECKPOINT_EVERY,
+    OPT_DET_REDUCE,
+    OPT_SHARD_ROWS,
     OPT_QUIET
 };
 
@@ -65,6 +68,8 @@ typedef struct {
     const char *out, *log, *init;
     const char *resume;      /* --resume MODEL: continue that run exactly */
     size_t checkpoint_every; /* rewrite -o with the full state every N updates (0: never) */
+    bool det_reduce;         /* --deterministic-reduce */
+    size_t shard_rows;       /* --shard-rows (0: the trainer's default) */
     size_t epochs, batch_size, tbptt, threads, max_bad_steps, patience;
     unsigned long seed, nan_at_step;
     bool shuffle, bucket, quiet, revcomp, keep_last, balance;
@@ -163,6 +168,17 @@ static void usage(FILE *fp)
         "  --nan-at-step N         testing hook: make the gradient of update N (1-based)\n"
         "                          NaN, to exercise the skipping and divergence paths\n"
         "\n"
+        "Parallel training:\n"
+        "  --shard-rows N          a batch is cut into shards of at most N sequences, run in\n"
+        "                          parallel by -@ threads and, in bin/recur-mpi under mpirun or\n"
+        "                          srun, spread over the ranks (contiguous slices); gradients\n"
+        "                          are normalised by the global count of loss terms. Results\n"
+        "                          depend on N (default 32), never on -@\n"
+        "  --deterministic-reduce  MPI: sum the shards' gradients in shard order on every rank\n"
+        "                          (an all-gather), so that results are bit-identical for any\n"
+        "                          number of ranks; by default each rank sums its own shards\n"
+        "                          and the ranks' sums are all-reduced (agreeing to ~1e-7)\n"
+        "\n"
         "Checkpoints and resuming:\n"
         "  --checkpoint-every N    rewrite MODEL (atomically) with the full training state\n"
         "                          every N updates, at the end of the batch; also on SIGUSR1\n"
@@ -252,6 +268,8 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         {"init", required_argument, NULL, OPT_INIT},
         {"resume", required_argument, NULL, OPT_RESUME},
         {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+        {"deterministic-reduce", no_argument, NULL, OPT_DET_REDUCE},
+        {"shard-rows", required_argument, NULL, OPT_SHARD_ROWS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -375,6 +393,12 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
             break;
         case OPT_RESUME:
             o->resume = optarg;
+            break;
+        case OPT_DET_REDUCE:
+            o->det_reduce = true;
+            break;
+        case OPT_SHARD_ROWS:
+            bad = recur_cli_size("--shard-rows", optarg, 1, (size_t)1 << 24, &o->shard_rows);
             break;
         case OPT_CHECKPOINT_EVERY:
             bad = recur_cli_size("--checkpoint-every", optarg, 1, SIZE_MAX, &o->checkpoint_every);
@@ -1175,11 +1199,12 @@ int main_train(int argc, char *argv[])
         rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
+    const int rank = recur_dist_rank(), ranks = recur_dist_size();
+    recur_log_set_quiet(o.quiet || rank > 0); /* progress from rank 0 only */
     o.in.dna.seq.threads = o.threads > 1 ? (int)o.threads : 0;
 
     rc = RECUR_EXIT_ERROR;
-    if (check_output_dir(o.out) != 0)
+    if (rank == 0 && check_output_dir(o.out) != 0)
         goto out;
     const bool resuming = o.resume != NULL;
     if (resuming)
@@ -1290,6 +1315,8 @@ int main_train(int argc, char *argv[])
                     o.resume);
         goto out;
     }
+    if (rank > 0)
+        o.log = NULL; /* models, logs and results come from rank 0 only */
     if (o.log && resuming && strcmp(o.log, "-") != 0) {
         size_t n_ep;
         const double *ep = recur_model_numbers(init_model, "resume_epoch", &n_ep);
@@ -1339,8 +1366,12 @@ int main_train(int argc, char *argv[])
         goto out;
     }
     const size_t B = o.batch_size < per_epoch ? o.batch_size : per_epoch;
-    const recur_train_opts_t to = {
-        .tbptt = o.tbptt, .max_bad_steps = o.max_bad_steps, .nan_at_step = o.nan_at_step};
+    const recur_train_opts_t to = {.tbptt = o.tbptt,
+                                   .max_bad_steps = o.max_bad_steps,
+                                   .nan_at_step = o.nan_at_step,
+                                   .threads = o.threads,
+                                   .shard_rows = o.shard_rows,
+                                   .deterministic_reduce = o.det_reduce};
     params = malloc(P * sizeof *params);
     order = malloc(per_epoch * sizeof *order);
     starts = malloc(((per_epoch + B - 1) / B) * sizeof *starts);
@@ -1354,6 +1385,11 @@ int main_train(int argc, char *argv[])
         memcpy(params, recur_model_params_const(init_model), P * sizeof *params);
     else if (recur_param_init(&cfg, &init, params, rng) != 0)
         goto out;
+    if (ranks > 1) { /* every rank starts from rank 0's weights */
+        if (recur_dist_bcast_real(params, P) != 0)
+            goto out;
+        recur_info("data parallel over %d ranks", ranks);
+    }
     opt = recur_optim_alloc(&oc, P);
     tr = opt ? recur_trainer_alloc(&cfg, opt, &to, ds->T, B) : NULL;
     bb = recur_dataset_batch_alloc(ds, ds->T, B);
@@ -1483,10 +1519,17 @@ int main_train(int argc, char *argv[])
             e.grad_norm_max =
                 st.grad_norm_max > e.grad_norm_max ? st.grad_norm_max : e.grad_norm_max;
             since_ckpt += st.updates;
+            if (ranks > 1) { /* the ranks act on a signal together, at the same batch */
+                double sig[2] = {got_term, got_usr1};
+                if (recur_dist_sum_double(sig, 2) != 0)
+                    goto out;
+                got_term = sig[0] > 0;
+                got_usr1 = sig[1] > 0;
+            }
             if (got_term || got_usr1 || (o.checkpoint_every && since_ckpt >= o.checkpoint_every)) {
                 const cursor_t k = {epoch, bi + 1, ep_rng, &e, best_loss, since_best, &best};
-                if (write_checkpoint(&cfg, &cur, params, opt, rng, &k, ds, &o, d.set != NULL, argc,
-                                     argv) != 0)
+                if (rank == 0 && write_checkpoint(&cfg, &cur, params, opt, rng, &k, ds, &o,
+                                                  d.set != NULL, argc, argv) != 0)
                     goto out;
                 since_ckpt = 0;
                 got_usr1 = 0;
@@ -1530,11 +1573,14 @@ int main_train(int argc, char *argv[])
     }
     if (!(model = make_model(&cfg, &best, NULL, ds, &o, d.set != NULL, argc, argv)))
         goto out;
-    if (recur_model_save(model, o.out) != 0)
+    if (rank == 0 && recur_model_save(model, o.out) != 0)
         goto out;
-    recur_info("wrote %s", o.out);
+    if (rank == 0)
+        recur_info("wrote %s", o.out);
     rc = RECUR_EXIT_OK;
 out:
+    if (rc != RECUR_EXIT_OK && rc != 128 + SIGTERM && recur_dist_size() > 1)
+        recur_dist_abort(rc); /* the other ranks would wait for this one forever */
     if (log && log != stdout && fclose(log) != 0 && rc == RECUR_EXIT_OK) {
         recur_error("%s: cannot write: %s", o.log, strerror(errno));
         rc = RECUR_EXIT_ERROR;

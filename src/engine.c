@@ -2,22 +2,24 @@
  * optionally bidirectional tanh-RNN / LSTM / GRU layers under a (T, B) mask, the sequence and
  * step heads, the losses, and truncated BPTT by windows with a carried, detached state.
  *
- * Per layer and direction the input projection of every step is one product, only the
+ * Per layer and direction the input projection is one product per chunk of steps, only the
  * recurrent product h_{t-1} W_hh^T is per step (with W_hh packed once per call, recur/blas.h),
  * the gates of a step are one fused, vectorised pass (recur/vmath.h), and the weight gradients
- * are products over all steps. Every buffer is allocated once in recur_engine_alloc.
+ * are products over the steps of a chunk, right after its backward steps. Every buffer is
+ * allocated once in recur_engine_alloc.
  *
  * Memory (elements of recur_real, training engine, per layer and direction; T = T_max,
  * B = B_max, G = 1, 4, 3 gates, in = I or D*H): gates G*T*B*H, states (T+1)*B*H, d loss/d h
  * T*B*H, its share of the layer output and of its gradient 2*T*B*H, so (G + 4) T B H; plus
  * (T+1) B H cell states (LSTM) or 4 T B H (GRU: recurrent-side gate gradients and W_hn h);
- * plus packed weights 2 G H (H + in) and O(G B H) per-step workspace. Dropout adds D T B H per
- * layer but the last. The inference engine keeps per layer and direction two states and the
- * gates of a chunk of steps (RECUR_CHUNK_ROWS rows), besides the layer outputs D T B H per
- * layer. */
+ * plus packed weights 2 G H (H + in) (columns rounded up to 32) and O(G B H) per-step
+ * workspace. Dropout adds D T B H per layer but the last. The inference engine keeps per layer
+ * and direction two states and the gates of a chunk of steps (RECUR_CHUNK_ROWS rows), besides
+ * the layer outputs D T B H per layer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <recur/blas.h>
 #include <recur/engine.h>
@@ -67,6 +69,7 @@ struct recur_engine {
     recur_real *dc;      /* (B, H) running d loss / d c */
     recur_real *dhlast;  /* (2, B, H) gradient entering the final states (last pooling) */
     recur_real *bsum;    /* (G*H) column sums (bias gradients) */
+    recur_real *zrow;    /* (H) zeros: the output gradient of every row when there is none */
     /* head */
     recur_real *pooled;  /* (B, D*H) sequence feature */
     recur_real *dpooled; /* (B, D*H) */
@@ -95,9 +98,24 @@ static dirbuf_t *dirbuf(const recur_engine_t *e, size_t l, size_t d)
 
 /* ---- allocation ------------------------------------------------------------------------- */
 
+/* Zeroed buffers; those of 2 MiB and more on 2 MiB boundaries with transparent huge pages
+ * asked for (fewer TLB misses when the backward pass walks the activations). */
+#define HUGE_PAGE ((size_t)2 << 20)
 static recur_real *zalloc(size_t n, bool *ok)
 {
-    recur_real *p = calloc(n ? n : 1, sizeof *p);
+    const size_t bytes = (n ? n : 1) * sizeof(recur_real);
+    recur_real *p = NULL;
+    if (bytes >= HUGE_PAGE) {
+        p = aligned_alloc(HUGE_PAGE, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+#ifdef MADV_HUGEPAGE
+        if (p)
+            madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+        if (p)
+            memset(p, 0, bytes);
+    } else {
+        p = calloc(1, bytes);
+    }
     if (!p)
         *ok = false;
     return p;
@@ -201,6 +219,7 @@ static recur_engine_t *engine_alloc(const recur_config_t *cfg, size_t T_max, siz
         e->dc = zalloc(B_max * H, &ok);
         e->dhlast = zalloc(2 * B_max * H, &ok);
         e->bsum = zalloc(GH, &ok);
+        e->zrow = zalloc(H, &ok);
         e->dpooled = zalloc(B_max * DH, &ok);
         e->dlnorm = zalloc(rows * e->O, &ok);
     }
@@ -259,6 +278,7 @@ void recur_engine_free(recur_engine_t *e)
     free(e->dc);
     free(e->dhlast);
     free(e->bsum);
+    free(e->zrow);
     free(e->pooled);
     free(e->dpooled);
     free(e->logits);
@@ -665,8 +685,8 @@ static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l,
     }
 }
 
-/* Backward of layer l, direction d. dY: (Tw, B, D*H) d loss / d output; dh0: (B, H) gradient
- * entering at the window's last processed state (or NULL). Accumulates parameter gradients
+/* Backward of layer l, direction d. dY: (Tw, B, D*H) d loss / d output (NULL: 0); dh0: (B, H)
+ * gradient entering at the window's last processed state (or NULL). Accumulates parameter gradients
  * into grads and d loss / d X into dX (beta: 0 overwrites, 1 accumulates). */
 static void layer_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t l,
                            size_t d, const recur_real *X, size_t Tw, size_t B,
@@ -703,18 +723,20 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
             const unsigned char *m = mask + t * B;
             recur_real *a = q->gates + t * B * GH, *dh = q->dhs + t * BH;
             recur_real *next = s > 0 ? q->dhs + (d ? t + 1 : t - 1) * BH : NULL;
-            const recur_real *dyt = dY + t * B * DH + d * H;
+            /* no output gradient: one row of zeros for every sequence */
+            const recur_real *dyt = dY ? dY + t * B * DH + d * H : e->zrow;
+            const size_t ldy = dY ? DH : 0;
             recur_real *dAh = a;
             switch (e->cfg.cell) {
             case RECUR_CELL_RNN:
-                rnn_step_bwd(B, H, a, dh, dyt, DH, next, m);
+                rnn_step_bwd(B, H, a, dh, dyt, ldy, next, m);
                 break;
             case RECUR_CELL_LSTM:
-                lstm_step_bwd(B, H, a, q->c + p * BH, q->c + n * BH, dh, dyt, DH, e->dc, next, m);
+                lstm_step_bwd(B, H, a, q->c + p * BH, q->c + n * BH, dh, dyt, ldy, e->dc, next, m);
                 break;
             case RECUR_CELL_GRU:
                 dAh = q->dgh + t * B * GH;
-                gru_step_bwd(B, H, a, dAh, q->hn + t * BH, q->h + p * BH, dh, dyt, DH, next, m);
+                gru_step_bwd(B, H, a, dAh, q->hn + t * BH, q->h + p * BH, dh, dyt, ldy, next, m);
                 break;
             }
             /* d loss / d h_{t-1} += dA W_hh (masked rows have dA = 0 and keep what they got) */
@@ -848,20 +870,23 @@ static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, 
         const dirbuf_t *qf = dirbuf(e, top, 0), *qr = e->D == 2 ? dirbuf(e, top, 1) : NULL;
         if (qr && e->t0 == 0) /* reverse state after step 0, kept for later windows */
             memcpy(e->rev_last, qr->h + final_slot(e, 1, Tw) * B * H, B * H * sizeof *e->rev_last);
-        for (size_t t = 0; t < Tw; t++)
+        /* running sum (mean pooling) or maximum (max pooling) over the valid steps */
+        for (size_t t = 0; t < Tw && !last; t++)
             for (size_t b = 0; b < B; b++) {
                 if (!mask[t * B + b])
                     continue;
                 const recur_real *yr = Y + (t * B + b) * DH;
                 recur_real *s = e->acc_sum + b * DH, *mx = e->acc_max + b * DH;
                 size_t *am = e->argmax + b * DH;
-                for (size_t j = 0; j < DH; j++) {
-                    s[j] += yr[j];
-                    if (e->acc_n[b] == 0 || yr[j] > mx[j]) {
-                        mx[j] = yr[j];
-                        am[j] = t;
-                    }
-                }
+                if (e->cfg.pool == RECUR_POOL_MEAN)
+                    for (size_t j = 0; j < DH; j++)
+                        s[j] += yr[j];
+                else
+                    for (size_t j = 0; j < DH; j++)
+                        if (e->acc_n[b] == 0 || yr[j] > mx[j]) {
+                            mx[j] = yr[j];
+                            am[j] = t;
+                        }
                 e->acc_n[b]++;
             }
         memset(e->logits, 0, B * O * sizeof *e->logits);
@@ -939,6 +964,8 @@ static void head_backward(recur_engine_t *e, const recur_real *params, recur_rea
         return;
     }
     recur_gemm(false, false, B, DH, O, 1, e->dlnorm, O, W, DH, 0, e->dpooled, DH);
+    if (e->cfg.pool == RECUR_POOL_LAST)
+        return; /* the outputs get no gradient: it enters at the final states */
     memset(dY, 0, Tw * B * DH * sizeof *dY);
     if (e->cfg.pool == RECUR_POOL_MEAN) {
         for (size_t t = 0; t < Tw; t++)
@@ -1094,7 +1121,10 @@ int recur_engine_backward_norm(recur_engine_t *e, const recur_real *params, recu
         recur_real *dX = l == 0 ? dx : e->dy[l - 1];
         for (size_t d = 0; d < e->D; d++) {
             const recur_real *dh0 = l == top ? (d == 0 ? dhf : dhr) : NULL;
-            layer_backward(e, params, grads, l, d, X, Tw, B, mask, e->dy[l], dh0, dX,
+            /* the top layer's outputs get no gradient under `last` pooling */
+            const bool none =
+                l == top && e->cfg.head == RECUR_HEAD_SEQ && e->cfg.pool == RECUR_POOL_LAST;
+            layer_backward(e, params, grads, l, d, X, Tw, B, mask, none ? NULL : e->dy[l], dh0, dX,
                            d == 0 ? 0 : 1);
         }
         if (l > 0 && e->drop[l - 1]) {

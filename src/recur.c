@@ -12,6 +12,7 @@
 #include <recur/blas.h>
 #include <recur/cli.h>
 #include <recur/common.h>
+#include <recur/dist.h>
 
 int main_train(int argc, char *argv[]);
 int main_eval(int argc, char *argv[]);
@@ -111,6 +112,8 @@ int main(int argc, char *argv[])
     gsl_set_error_handler_off();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     recur_blas_set_threads(1); /* commands with -@ raise it */
+    if (recur_dist_init(&argc, &argv) != 0) /* MPI in bin/recur-mpi; nothing otherwise */
+        return RECUR_EXIT_ERROR;
     if (argc < 2) {
         usage(stderr);
         rc = RECUR_EXIT_USAGE;
@@ -132,5 +135,6 @@ int main(int argc, char *argv[])
         if (rc == RECUR_EXIT_OK)
             rc = RECUR_EXIT_ERROR;
     }
+    recur_dist_finalize();
     return rc;
 }

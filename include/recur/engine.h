@@ -113,9 +113,9 @@ recur_engine_t *recur_engine_alloc(const recur_config_t *cfg, size_t T_max, size
 /* A forward-only engine: keeps no activations for backward - per layer and direction only the
  * current state and the input projection of a few steps - besides the layer outputs
  * (T_max, B_max, D*H). Forward with train == false only; backward and state_grad refuse.
- * Its outputs, states and carry equal the training engine's bit for bit. For unidirectional
- * models, consecutive windows of a batch give the result of one window over the whole batch,
- * so memory stays constant in T with T_max = the window. */
+ * Its outputs, states and carry equal those of a training engine of the same T_max and B_max
+ * bit for bit. For unidirectional models, consecutive windows of a batch give the result of
+ * one window over the whole batch, so memory stays constant in T with T_max = the window. */
 recur_engine_t *recur_engine_alloc_inference(const recur_config_t *cfg, size_t T_max, size_t B_max);
 bool recur_engine_is_inference(const recur_engine_t *e);
 void recur_engine_free(recur_engine_t *e);
