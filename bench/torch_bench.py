@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """torch_bench.py - the training step `recur bench` times, in PyTorch (1.13): forward through
 nn.RNN/LSTM/GRU and a linear head, the task's loss, backward, one optimizer update (one per
-window with --tbptt), on a random batch of full-length sequences. Prints the same TSV columns
-as `recur bench`.
+window with --tbptt), on a random batch of full-length sequences; or with --inference the
+forward pass alone under torch.no_grad() (windows of K steps with --tbptt K, the state carried).
+Prints the same TSV columns as `recur bench`.
 
 Usage: /usr/bin/python3 bench/torch_bench.py [--cell lstm] [--hidden 128] [-T 200] [-B 64] ...
 (the options and defaults of `recur bench`; see --help).
@@ -36,6 +37,9 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--tbptt", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--inference", action="store_true", help="time the forward pass alone")
+    p.add_argument("--shard-rows", type=int, default=None, help="ignored (recur's option)")
+    p.add_argument("--openblas", action="store_true", help="ignored (recur's option)")
     a = p.parse_args(argv)
     if a.task == "forecast":
         a.task = "regress"
@@ -133,6 +137,19 @@ def train_step(a, net, opt, x, y):
         state = detach_carry(a, new_state)
 
 
+def infer_step(a, net, x):
+    """The forward pass of recur bench --inference: outputs of the head, no loss."""
+    K = a.tbptt if 0 < a.tbptt < a.T else a.T
+    state = None
+    with torch.no_grad():
+        for t0 in range(0, a.T, K):
+            seq, state = net.rnn(x[t0:t0 + K], state)
+            out = net.head(seq) if a.head == "step" else None
+        if a.head == "seq":
+            out = net.head(pooled(a, seq, state))
+    return out
+
+
 def main(argv):
     a = parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -143,16 +160,20 @@ def main(argv):
     times = []
     for s in range(a.warmup + a.steps):
         t = time.perf_counter()
-        train_step(a, net, opt, x, y)
+        if a.inference:
+            infer_step(a, net, x)
+        else:
+            train_step(a, net, opt, x, y)
         if s >= a.warmup:
             times.append((time.perf_counter() - t) * 1e3)
     med = statistics.median(times)
     cols = ["cell", "input", "hidden", "layers", "bidirectional", "head", "pool", "task",
             "outputs", "T", "B", "tbptt", "optimizer", "threads", "steps", "median_ms",
-            "steps_per_s", "timesteps_per_s"]
+            "steps_per_s", "timesteps_per_s", "shards", "kernels", "mode"]
     vals = [a.cell, a.input, a.hidden, a.layers, int(a.bidirectional), a.head, a.pool, a.task,
             a.outputs, a.T, a.B, a.tbptt, a.optimizer, a.threads, a.steps, "%.3f" % med,
-            "%.3f" % (1e3 / med), "%.0f" % (a.T * a.B * 1e3 / med)]
+            "%.3f" % (1e3 / med), "%.0f" % (a.T * a.B * 1e3 / med), 1, "torch",
+            "inference" if a.inference else "train"]
     print("# torch %s: %s" % (torch.__version__, " ".join(sys.argv)))
     print("\t".join(cols))
     print("\t".join(str(v) for v in vals))

@@ -1061,6 +1061,15 @@ static int write_checkpoint(const recur_config_t *cfg, snapshot_t *cur, const re
     const double best[4] = {k->best_loss, (double)k->since_best, (double)k->best->epoch,
                             k->best->params != NULL};
     int rc = bytes ? 0 : RECUR_ENOMEM;
+    /* keep the current checkpoint as <out>.prev (a hard link: <out> never goes missing) before
+     * the new one replaces it, so that a damaged newest one still leaves one to resume from */
+    char prev[4096];
+    snprintf(prev, sizeof prev, "%s.prev", o->out);
+    if (access(o->out, F_OK) == 0) {
+        remove(prev);
+        if (link(o->out, prev) != 0)
+            recur_info("could not keep %s: %s", prev, strerror(errno));
+    }
     if (rc == 0)
         rc = recur_model_set_numbers(m, "resume_epoch", where, 1);
     if (rc == 0)
@@ -1210,7 +1219,14 @@ int main_train(int argc, char *argv[])
     if (resuming)
         o.init = o.resume; /* architecture, encoding and weights come from the checkpoint */
     if (o.init) {
-        if (!(init_model = recur_model_load(o.init)))
+        if (!(init_model = recur_model_load(o.init)) && resuming) {
+            /* a damaged checkpoint: the one before it, kept by write_checkpoint */
+            char prev[4096];
+            snprintf(prev, sizeof prev, "%s.prev", o.resume);
+            if (access(prev, R_OK) == 0 && (init_model = recur_model_load(prev)) != NULL)
+                recur_info("resuming from the previous checkpoint %s instead", prev);
+        }
+        if (!init_model)
             goto out;
         const recur_config_t given = cfg, *mc = recur_model_config(init_model);
         if (resuming && o.arch_opt &&

@@ -111,7 +111,7 @@ int main(int argc, char *argv[])
     int rc;
     gsl_set_error_handler_off();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    recur_blas_set_threads(1); /* commands with -@ raise it */
+    recur_blas_set_threads(1);              /* commands with -@ raise it */
     if (recur_dist_init(&argc, &argv) != 0) /* MPI in bin/recur-mpi; nothing otherwise */
         return RECUR_EXIT_ERROR;
     if (argc < 2) {

@@ -29,8 +29,8 @@ PY
           "$(h5dump -g /weights -m %.9g "$2" | tail -n +2)" ]
     fi
 }
-"$RECUR" simulate adding -n 1200 -T 50 --seed 5 -o "$tmp/add.h5" || exit 1
-OPTS="--data $tmp/add.h5 --cell gru --hidden 16 --layers 2 --dropout 0.2 --epochs 3 \
+"$RECUR" simulate adding -n 4000 -T 60 --seed 5 -o "$tmp/add.h5" || exit 1
+OPTS="--data $tmp/add.h5 --cell gru --hidden 32 --layers 2 --dropout 0.2 --epochs 3 \
 --batch-size 16 --clip 1 -q"
 # shellcheck disable=SC2086
 "$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl"
@@ -58,12 +58,12 @@ preempted_run() {
     done
     return 1
 }
-preempted_run TERM 0.4 B
+preempted_run TERM 0.25 B
 check "SIGTERM: checkpoint, exit 143, resume to the end" '[ $? -eq 0 ]'
 check "SIGTERM: weights identical to the uninterrupted run" 'same_weights "$tmp/A.h5" "$tmp/B.h5"'
 check "SIGTERM: log identical but for the times" \
     '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/A.jsonl")" = "$(sed "s/\"seconds\":[^,}]*//" "$tmp/B.jsonl")" ]'
-preempted_run KILL 0.5 C
+preempted_run KILL 0.3 C
 check "SIGKILL at any moment: resume from the last checkpoint" '[ $? -eq 0 ]'
 check "SIGKILL: weights identical" 'same_weights "$tmp/A.h5" "$tmp/C.h5"'
 
@@ -83,6 +83,17 @@ head -c 2000 "$tmp/A.h5" >"$tmp/damaged.h5"
 "$RECUR" train $OPTS -o "$tmp/good.h5" --resume "$tmp/damaged.h5" 2>"$tmp/err"
 check "damaged checkpoint: exit 1, one line" '[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
 check "damaged checkpoint: the previous model untouched" 'cmp -s "$tmp/A.h5" "$tmp/good.h5"'
+# a truncated newest checkpoint: refused, and the one before it (kept as .prev) is used
+# shellcheck disable=SC2086
+"$RECUR" train $OPTS -o "$tmp/F.h5" --checkpoint-every 40
+check "checkpoints keep the one before as .prev" '[ -s "$tmp/F.h5.prev" ]'
+head -c 3000 "$tmp/F.h5" >"$tmp/F.h5.cut"
+mv "$tmp/F.h5.cut" "$tmp/F.h5" # the newest, damaged; F.h5.prev: a checkpoint during the run
+# shellcheck disable=SC2086
+"$RECUR" train $(echo "$OPTS" | sed 's/ -q//') -o "$tmp/F.h5" --checkpoint-every 40 \
+    --resume "$tmp/F.h5" 2>"$tmp/err"
+check "truncated checkpoint: refused, the previous one used, to the same end" \
+    '[ $? -eq 0 ] && grep -q "previous checkpoint" "$tmp/err" && same_weights "$tmp/A.h5" "$tmp/F.h5"'
 # shellcheck disable=SC2086
 "$RECUR" train $OPTS -o "$tmp/x.h5" --resume "$tmp/add.h5" 2>"$tmp/err"
 check "foreign file: exit 1, one line" '[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]'
