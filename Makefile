@@ -99,6 +99,8 @@ test: deps
 	$(MAKE) check-build
 	$(MAKE) MPI=1 all
 	O=$(O) RECUR=$(BIN) tests/run.sh
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) deps-slurm && sh tests/slurm/run_slurm.sh; \
+	else echo "make test: SLURM test skipped: it needs root to run the daemons (make test-slurm)"; fi
 
 # The workflow on a real single-node SLURM cluster started on this machine (root; munge and
 # slurm-wlm), with one MPI training job under srun: tests/slurm/run_slurm.sh.

@@ -848,7 +848,7 @@ static int validate(const recur_config_t *cfg, const recur_real *params, const d
 
 /* Logs the epoch's line on stderr and its JSON object when log is open. 0 or RECUR_EIO. */
 static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, bool has_val, FILE *log,
-                        const char *log_path)
+                        const char *log_path, double eta)
 {
     const double loss = e->terms ? e->loss_sum / (double)e->terms : NAN;
     const double acc = e->judged ? (double)e->right / (double)e->judged : NAN;
@@ -864,9 +864,9 @@ static int report_epoch(size_t epoch, size_t epochs, const epoch_t *e, bool has_
         snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s", e->val_loss, e->val_acc,
                  e->best ? " *" : "");
     recur_info("epoch %zu/%zu loss %.4f%s%s grad_norm %.3g (max %.3g) clipped %zu skipped %zu "
-               "padding %.1f%% %.1f s",
+               "padding %.1f%% %.1f s, ETA %.0f s",
                epoch, epochs, loss, accs, vals, gmean, gmax, e->clipped, e->skipped,
-               100.0 * (isnan(pad) ? 0.0 : pad), e->seconds);
+               100.0 * (isnan(pad) ? 0.0 : pad), e->seconds, eta);
     if (!log)
         return 0;
     fprintf(log, "{\"epoch\":%zu", epoch);
@@ -1478,6 +1478,7 @@ int main_train(int argc, char *argv[])
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     size_t since_ckpt = 0;
+    double run_seconds = 0;
     for (size_t epoch = start_epoch; epoch <= o.epochs; epoch++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1572,7 +1573,11 @@ int main_train(int argc, char *argv[])
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         e.seconds = seconds(&t0, &t1);
-        if (report_epoch(epoch, o.epochs, &e, has_val, log, o.log) != 0)
+        /* ETA: the mean time of this process's epochs so far, times the epochs left */
+        run_seconds += e.seconds;
+        const double eta =
+            run_seconds / (double)(epoch - start_epoch + 1) * (double)(o.epochs - epoch);
+        if (report_epoch(epoch, o.epochs, &e, has_val, log, o.log, eta) != 0)
             goto out;
         epochs_run = epoch;
         if (has_val && o.patience && since_best >= o.patience) {
