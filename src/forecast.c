@@ -1033,7 +1033,7 @@ static int predict_seq(const recur_model_t *m, const recur_fc_t *fc, const recur
     int rc = RECUR_ENOMEM;
     recur_dataset_t *ds = recur_fc_dataset_seq(fc, s, smp, n);
     recur_dataset_batch_t *bb = ds ? recur_dataset_batch_alloc(ds, fc->window, B) : NULL;
-    recur_engine_t *e = bb ? recur_engine_alloc(cfg, fc->window, B) : NULL;
+    recur_engine_t *e = bb ? recur_engine_alloc_inference(cfg, fc->window, B) : NULL;
     size_t *idx = malloc(B * sizeof *idx);
     if (!ds || !bb || !e || !idx)
         goto out;

@@ -418,7 +418,7 @@ int recur_metrics_predict(const recur_config_t *cfg, const recur_real *params,
     if (!ids || !flip)
         goto nomem;
     memset(flip, 1, B);
-    if (!(e = recur_engine_alloc(cfg, T_max, B)) ||
+    if (!(e = recur_engine_alloc_inference(cfg, T_max, B)) || /* forward only */
         !(bb = recur_dataset_batch_alloc(ds, T_max, B))) {
         rc = RECUR_ENOMEM;
         goto out;
