@@ -3,10 +3,12 @@
 # the same model from the same seed on the same global batches as the non-MPI build - within
 # 1e-6 relative by default, bit-identical with --deterministic-reduce; shards with different
 # padding on different ranks give the loss of one rank; only rank 0 writes.
-RECUR=${RECUR:-bin/recur}
+# the non-MPI build of the same flags as bin/recur-mpi (not $RECUR: a sanitizer build rounds
+# differently)
+RECUR=${RECUR_NONMPI:-bin/recur}
 MPI_BIN=${RECUR_MPI:-bin/recur-mpi}
 PY=/usr/bin/python3
-if [ ! -x "$MPI_BIN" ] || ! command -v mpirun >/dev/null 2>&1; then
+if [ ! -x "$MPI_BIN" ] || [ ! -x "$RECUR" ] || ! command -v mpirun >/dev/null 2>&1; then
     echo "cli_mpi.sh: skipped: no $MPI_BIN or mpirun (make MPI=1; OpenMPI from make deps)"
     exit 0
 fi
