@@ -36,7 +36,8 @@ OPTS="--data $tmp/add.h5 --cell gru --hidden 32 --layers 2 --dropout 0.2 --epoch
 "$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl"
 check "uninterrupted run" '[ $? -eq 0 ]'
 
-# Kill after $2 seconds with signal $1, then resume until done; one checkpoint every 5 updates.
+# Kill after about $2 seconds (a little longer each time, so that slow builds such as the
+# sanitizers' progress too) with signal $1, then resume until done; a checkpoint every 5 updates.
 preempted_run() {
     out=$tmp/$3.h5 log=$tmp/$3.jsonl
     rm -f "$out" "$log"
@@ -48,7 +49,7 @@ preempted_run() {
         # shellcheck disable=SC2086
         "$RECUR" train $OPTS -o "$out" --log "$log" --checkpoint-every 5 $resume &
         pid=$!
-        sleep "$2"
+        sleep "$(awk "BEGIN {print $2 * (1 + $runs / 4)}")" # longer each time: progress
         kill "-$1" $pid 2>/dev/null
         wait $pid
         rc=$?
