@@ -105,7 +105,7 @@ test: deps
 # The workflow on a real single-node SLURM cluster started on this machine (root; munge and
 # slurm-wlm), with one MPI training job under srun: tests/slurm/run_slurm.sh.
 deps-slurm: deps
-	@for p in munge slurm-wlm; do \
+	@for p in munge slurm-wlm slurmdbd mariadb-server; do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
 	        missing="$$missing $$p"; \
 	done; \

@@ -44,6 +44,12 @@ check "sacct-free: SLURM saw them (job ids in the log)" \
     'grep -q "Submitted job .* with external jobid" "$tmp/snakemake.log"'
 check "the study's summary and report" \
     '[ -s "$tmp/results/quick/cpdna/summary.tsv" ] && [ -s "$tmp/results/quick/report.html" ]'
+if command -v sacct >/dev/null 2>&1 && sacct -n -X >/dev/null 2>&1; then
+    n_acct=$(sacct -n -X -a -S today -o JobName%40 | grep -c "recur-")
+    check "the workflow's jobs are in sacct ($n_acct)" '[ "$n_acct" -ge "$n_jobs" ]'
+else
+    echo "run_slurm.sh: note: no accounting on this cluster (slurmdbd), sacct not checked"
+fi
 
 # one MPI training job: 2 ranks started by srun (PMIx), data parallel
 bin/recur simulate adding -n 512 -T 30 --seed 2 -o "$tmp/add.h5"
