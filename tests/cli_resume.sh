@@ -41,7 +41,7 @@ check "uninterrupted run" '[ $? -eq 0 ]'
 preempted_run() {
     out=$tmp/$3.h5 log=$tmp/$3.jsonl
     rm -f "$out" "$log"
-    first=1 runs=0
+    first=1 runs=0 interrupted=0
     while [ $runs -lt 30 ]; do
         runs=$((runs + 1))
         if [ $first -eq 1 ] || [ ! -f "$out" ]; then set -- "$1" "$2" "$3"; resume=""; else
@@ -55,17 +55,20 @@ preempted_run() {
         rc=$?
         first=0
         [ $rc -eq 0 ] && return 0
+        interrupted=$((interrupted + 1))
         [ $rc -eq 143 ] || [ $rc -eq 137 ] || return 1
     done
     return 1
 }
 preempted_run TERM 0.25 B
 check "SIGTERM: checkpoint, exit 143, resume to the end" '[ $? -eq 0 ]'
+check "SIGTERM: the run was really interrupted ($interrupted times)" '[ "$interrupted" -ge 1 ]'
 check "SIGTERM: weights identical to the uninterrupted run" 'same_weights "$tmp/A.h5" "$tmp/B.h5"'
 check "SIGTERM: log identical but for the times" \
     '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/A.jsonl")" = "$(sed "s/\"seconds\":[^,}]*//" "$tmp/B.jsonl")" ]'
 preempted_run KILL 0.3 C
 check "SIGKILL at any moment: resume from the last checkpoint" '[ $? -eq 0 ]'
+check "SIGKILL: the run was really interrupted ($interrupted times)" '[ "$interrupted" -ge 2 ]'
 check "SIGKILL: weights identical" 'same_weights "$tmp/A.h5" "$tmp/C.h5"'
 
 # SIGUSR1: a checkpoint, and training goes on to the same end
