@@ -27,7 +27,10 @@ const char recur_cli_arch_help[] =
     "  --task classify|multilabel|regress\n"
     "                          softmax cross-entropy, sigmoid BCE, or MSE\n"
     "  --orthogonal            orthogonal recurrent weights at initialisation\n"
-    "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n";
+    "  --forget-bias F         LSTM forget-gate (GRU update-gate) bias at initialisation\n"
+    "                          (default 0)\n"
+    "  --spectral-radius R     rescale each gate's recurrent (H, H) block to spectral\n"
+    "                          radius R at initialisation (largest |eigenvalue|)\n";
 
 int recur_cli_size(const char *name, const char *arg, size_t lo, size_t hi, size_t *out)
 {
@@ -119,6 +122,9 @@ int recur_cli_arch_option(int code, const char *arg, recur_config_t *cfg, recur_
         return 1;
     case RECUR_CLI_FORGET_BIAS:
         return handled(recur_cli_double("--forget-bias", arg, -1e3, 1e3, &init->forget_bias));
+    case RECUR_CLI_SPECTRAL_RADIUS:
+        return handled(
+            recur_cli_double("--spectral-radius", arg, 1e-6, 1e3, &init->spectral_radius));
     default:
         return 0;
     }

@@ -13,12 +13,21 @@
 #include <recur/diagnose.h>
 #include <recur/model.h>
 
-enum { OPT_DATA = RECUR_CLI_FIRST_FREE, OPT_MAX_LAG, OPT_LYAP, OPT_MAX_SEQS, OPT_TBPTT, OPT_BATCH };
+enum {
+    OPT_DATA = RECUR_CLI_FIRST_FREE,
+    OPT_MAX_LAG,
+    OPT_LYAP,
+    OPT_MAX_SEQS,
+    OPT_TBPTT,
+    OPT_BATCH,
+    OPT_TRAIN_LOG
+};
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: recur diagnose -m MODEL --data FILE [options]\n"
+            "       recur diagnose --train-log GRADLOG [-m MODEL --data FILE] [options]\n"
             "\n"
             "Measures how the gradient flows through time in MODEL on the first records of an\n"
             "encoded dataset (--data, as `recur train` reads), and prints long-format TSV:\n"
@@ -31,6 +40,11 @@ static void usage(FILE *fp)
             "  tbptt_cosine, tbptt_relerr  index K: truncated-BPTT gradient with windows of K\n"
             "                 against the full gradient (cosine similarity, relative error)\n"
             "The state s is h, or (h, c) for the LSTM; Jacobians are in double precision.\n"
+            "With --train-log (the per-update log of `recur train --grad-log`), gradient-norm\n"
+            "statistics of the training run, layer and direction `all`, index the epoch or\n"
+            "`all`: grad_norm_before_{mean,median,p90,max} (before clipping),\n"
+            "grad_norm_after_{mean,median,p90,max} (the norms applied), updates, clipped,\n"
+            "skipped.\n"
             "\n"
             "Options:\n"
             "  -m, --model FILE        model file (required)\n"
@@ -41,6 +55,7 @@ static void usage(FILE *fp)
             "  --max-seqs N            sequences used for Jacobians and exponents (default 8)\n"
             "  --tbptt LIST            window lengths K for the truncation bias, comma-separated\n"
             "                          (default 1,2,5,10,20,50)\n"
+            "  --train-log GRADLOG     summarise a training run's gradient norms (above)\n"
             "  -o FILE                 write the TSV to FILE (default standard output)\n"
             "  -h, --help              this text\n"
             "\n"
@@ -62,6 +77,48 @@ static size_t parse_list(const char *arg, size_t *ks, size_t n)
     return k;
 }
 
+/* Standard output, or out_path's temporary name (tmp, n bytes), renamed by the caller when
+ * the output is complete. NULL when it cannot be opened (logged). */
+static FILE *open_output(const char *out_path, char *tmp, size_t n)
+{
+    if (!out_path)
+        return stdout;
+    snprintf(tmp, n, "%s.tmp.%ld", out_path, (long)getpid());
+    FILE *fp = fopen(tmp, "w");
+    if (!fp)
+        recur_error("%s: cannot write: %s", out_path, strerror(errno));
+    return fp;
+}
+
+/* Provenance and the column names. */
+static void print_header(FILE *out, int argc, char *argv[])
+{
+    char cmdline[2048];
+    fprintf(out, "# recur %s: recur %s\n", RECUR_VERSION,
+            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
+    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
+}
+
+/* The rows of recur_diag_grad_log(). */
+static void print_grad_stats(FILE *out, const recur_grad_stats_t *gs, size_t n)
+{
+    static const char *stat[RECUR_GSTAT_N] = {"mean", "median", "p90", "max"};
+    for (size_t i = 0; i < n; i++) {
+        char ep[32];
+        if (gs[i].epoch)
+            snprintf(ep, sizeof ep, "%zu", gs[i].epoch);
+        else
+            snprintf(ep, sizeof ep, "all");
+        for (int k = 0; k < RECUR_GSTAT_N; k++)
+            fprintf(out, "grad_norm_before_%s\tall\tall\t%s\t%.9g\n", stat[k], ep, gs[i].before[k]);
+        for (int k = 0; k < RECUR_GSTAT_N; k++)
+            fprintf(out, "grad_norm_after_%s\tall\tall\t%s\t%.9g\n", stat[k], ep, gs[i].after[k]);
+        fprintf(out, "updates\tall\tall\t%s\t%zu\n", ep, gs[i].updates);
+        fprintf(out, "clipped\tall\tall\t%s\t%zu\n", ep, gs[i].clipped);
+        fprintf(out, "skipped\tall\tall\t%s\t%zu\n", ep, gs[i].skipped);
+    }
+}
+
 int main_diagnose(int argc, char *argv[])
 {
     static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
@@ -71,10 +128,11 @@ int main_diagnose(int argc, char *argv[])
                                              {"lyapunov-k", required_argument, NULL, OPT_LYAP},
                                              {"max-seqs", required_argument, NULL, OPT_MAX_SEQS},
                                              {"tbptt", required_argument, NULL, OPT_TBPTT},
+                                             {"train-log", required_argument, NULL, OPT_TRAIN_LOG},
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *model_path = NULL, *data_path = NULL, *out_path = NULL;
+    const char *model_path = NULL, *data_path = NULL, *out_path = NULL, *train_log = NULL;
     size_t batch = 32, max_lag = 50, lyap_k = 10, max_seqs = 8;
     size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6;
     int c;
@@ -87,6 +145,9 @@ int main_diagnose(int argc, char *argv[])
             break;
         case OPT_DATA:
             data_path = optarg;
+            break;
+        case OPT_TRAIN_LOG:
+            train_log = optarg;
             break;
         case 'o':
             out_path = optarg;
@@ -126,20 +187,41 @@ int main_diagnose(int argc, char *argv[])
         recur_error("unexpected argument '%s' (see 'recur diagnose --help')", argv[optind]);
         return RECUR_EXIT_USAGE;
     }
-    if (!model_path || !data_path) {
-        recur_error("-m MODEL and --data FILE are required (see 'recur diagnose --help')");
+    if ((!model_path || !data_path) && (!train_log || model_path || data_path)) {
+        recur_error("-m MODEL and --data FILE, or --train-log GRADLOG, are required (see "
+                    "'recur diagnose --help')");
         return RECUR_EXIT_USAGE;
     }
 
     int rc = RECUR_EXIT_ERROR;
-    recur_model_t *m = recur_model_load(model_path);
+    recur_model_t *m = NULL;
     recur_dataset_t *ds = NULL;
     recur_dataset_batch_t *bb = NULL;
+    recur_grad_stats_t *gs = NULL;
     size_t *idx = NULL;
     double *buf = NULL;
     FILE *out = stdout;
     char tmp_path[4096];
-    if (!m || !(ds = recur_dataset_load(data_path)))
+    if (train_log) {
+        FILE *fp = strcmp(train_log, "-") == 0 ? stdin : fopen(train_log, "r");
+        size_t ng = 0;
+        if (!fp) {
+            recur_error("%s: cannot open: %s", train_log, strerror(errno));
+            goto done;
+        }
+        const int grc = recur_diag_grad_log(fp, train_log, &gs, &ng);
+        if (fp != stdin)
+            fclose(fp);
+        if (grc != 0 || !(out = open_output(out_path, tmp_path, sizeof tmp_path)))
+            goto done;
+        print_header(out, argc, argv);
+        print_grad_stats(out, gs, ng);
+    }
+    if (!model_path) {
+        rc = RECUR_EXIT_OK;
+        goto done;
+    }
+    if (!(m = recur_model_load(model_path)) || !(ds = recur_dataset_load(data_path)))
         goto done;
     const recur_config_t *cfg = recur_model_config(m);
     const recur_real *params = recur_model_params(m);
@@ -169,19 +251,11 @@ int main_diagnose(int argc, char *argv[])
     buf = malloc((L * D * T + max_lag + lyap_k) * sizeof *buf);
     if (!buf)
         goto done;
-    /* a file output is written under a temporary name and renamed when complete */
-    if (out_path) {
-        snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", out_path, (long)getpid());
-        if (!(out = fopen(tmp_path, "w"))) {
-            recur_error("%s: cannot write: %s", out_path, strerror(errno));
-            out = stdout;
+    if (!train_log) {
+        if (!(out = open_output(out_path, tmp_path, sizeof tmp_path)))
             goto done;
-        }
+        print_header(out, argc, argv);
     }
-    char cmdline[2048];
-    fprintf(out, "# recur %s: recur %s\n", RECUR_VERSION,
-            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
-    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
     if (recur_diag_grad_norms(cfg, params, &b, buf) != 0)
         goto done;
     for (size_t l = 0; l < L; l++)
@@ -210,7 +284,9 @@ int main_diagnose(int argc, char *argv[])
     }
     rc = RECUR_EXIT_OK;
 done:
-    if (out != stdout) {
+    if (!out) {
+        out = stdout; /* open_output failed (logged) */
+    } else if (out != stdout) {
         if (fclose(out) != 0 && rc == RECUR_EXIT_OK) {
             recur_error("%s: write failed: %s", out_path, strerror(errno));
             rc = RECUR_EXIT_ERROR;
@@ -222,6 +298,7 @@ done:
         if (rc != RECUR_EXIT_OK)
             remove(tmp_path);
     }
+    free(gs);
     free(buf);
     free(idx);
     recur_dataset_batch_free(bb);

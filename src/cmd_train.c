@@ -47,6 +47,7 @@ enum {
     OPT_NO_SHUFFLE,
     OPT_NO_BUCKET,
     OPT_LOG,
+    OPT_GRAD_LOG,
     OPT_MAX_BAD_STEPS,
     OPT_NAN_AT_STEP,
     OPT_VAL_FRACTION,
@@ -66,6 +67,7 @@ enum {
 typedef struct {
     recur_cli_inputs_t in;
     const char *out, *log, *init;
+    const char *grad_log;    /* --grad-log FILE: one TSV line per update */
     const char *resume;      /* --resume MODEL: continue that run exactly */
     size_t checkpoint_every; /* rewrite -o with the full state every N updates (0: never) */
     bool det_reduce;         /* --deterministic-reduce */
@@ -127,12 +129,16 @@ static void usage(FILE *fp)
         "  --dropout P             dropout on the outputs of every layer but the last,\n"
         "                          during training (0 <= P < 1, default 0)\n"
         "  --orthogonal            orthogonal recurrent weights at initialisation\n"
-        "  --forget-bias F         LSTM forget-gate bias at initialisation (default 0)\n"
+        "  --forget-bias F         LSTM forget-gate (GRU update-gate) bias at initialisation\n"
+        "                          (default 0)\n"
+        "  --spectral-radius R     rescale each gate's recurrent (H, H) block to spectral\n"
+        "                          radius R at initialisation (largest |eigenvalue|)\n"
         "  --init MODEL            start from this model's architecture and weights (its\n"
         "                          classes and encoding too, unless given here)\n"
         "\n"
         "Training:\n"
-        "  --epochs N              passes over the training records (default 10)\n"
+        "  --epochs N              passes over the training records (default 10; 0 writes\n"
+        "                          the initialised, untrained model, e.g. for diagnose)\n"
         "  --batch-size B          records per batch (default 32)\n"
         "  --optimizer sgd|adam|adamw\n"
         "                          update rule with PyTorch's semantics (default adam)\n"
@@ -197,6 +203,11 @@ static void usage(FILE *fp)
         "                          val_acc, val_balanced_acc, best, updates, skipped,\n"
         "                          clipped, grad_norm_mean, grad_norm_max, padding, seconds;\n"
         "                          null when not a number); - = standard output\n"
+        "  --grad-log FILE         one TSV line per update: update, epoch, loss, grad_norm\n"
+        "                          (before clipping), grad_norm_clipped (the norm applied),\n"
+        "                          skipped (1 when not finite); `recur diagnose --train-log`\n"
+        "                          summarises it. With --resume it is cut back to the\n"
+        "                          checkpoint's updates and continued\n"
         "  -q, --quiet             no progress lines on stderr\n"
         "  -h, --help              this text\n"
         "\n"
@@ -258,6 +269,7 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         {"no-bucket", no_argument, NULL, OPT_NO_BUCKET},
         {"threads", required_argument, NULL, '@'},
         {"log", required_argument, NULL, OPT_LOG},
+        {"grad-log", required_argument, NULL, OPT_GRAD_LOG},
         {"max-bad-steps", required_argument, NULL, OPT_MAX_BAD_STEPS},
         {"nan-at-step", required_argument, NULL, OPT_NAN_AT_STEP},
         {"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},
@@ -316,7 +328,7 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
             bad = recur_cli_double("--dropout", optarg, 0.0, 0.999999, &cfg->dropout);
             break;
         case OPT_EPOCHS:
-            bad = recur_cli_size("--epochs", optarg, 1, 100000000, &o->epochs);
+            bad = recur_cli_size("--epochs", optarg, 0, 100000000, &o->epochs);
             break;
         case OPT_BATCH_SIZE:
             bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
@@ -356,6 +368,9 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
             break;
         case OPT_LOG:
             o->log = optarg;
+            break;
+        case OPT_GRAD_LOG:
+            o->grad_log = optarg;
             break;
         case OPT_MAX_BAD_STEPS:
             bad = recur_cli_size("--max-bad-steps", optarg, 1, 1000000000, &o->max_bad_steps);
@@ -1090,9 +1105,28 @@ static int write_checkpoint(const recur_config_t *cfg, snapshot_t *cur, const re
     return rc;
 }
 
+/* --grad-log: the file and the epoch being run. */
+typedef struct {
+    FILE *fp;
+    const char *path;
+    size_t epoch;
+} grad_log_t;
+
+/* Trainer callback: one TSV line per update (NaN norms of skipped updates as "nan"). */
+static int grad_log_line(void *ctx, const recur_update_info_t *u)
+{
+    grad_log_t *g = ctx;
+    if (fprintf(g->fp, "%llu\t%zu\t%.9g\t%.9g\t%.9g\t%d\n", (unsigned long long)u->update, g->epoch,
+                u->loss, u->norm, u->norm_after, u->skipped ? 1 : 0) < 0) {
+        recur_error("%s: cannot write: %s", g->path, strerror(errno));
+        return RECUR_EIO;
+    }
+    return 0;
+}
+
 /* Cuts the JSON-lines log back to its first n lines (the epochs a checkpoint had done),
  * atomically, so that a resumed run appends exactly what the uninterrupted one would have. */
-static int cut_log(const char *path, size_t n)
+static int cut_log(const char *path, size_t n, const char *what)
 {
     FILE *in = fopen(path, "r");
     if (!in && n == 0)
@@ -1117,7 +1151,7 @@ static int cut_log(const char *path, size_t n)
     }
     fclose(in);
     if (lines < n) {
-        recur_error("%s: has %zu epoch lines, the checkpoint %zu", path, lines, n);
+        recur_error("%s: has %zu %s lines, the checkpoint %zu", path, lines, what, n);
         fclose(out);
     } else if (fclose(out) != 0 || rename(tmp, path) != 0) {
         recur_error("%s: cannot rewrite: %s", path, strerror(errno));
@@ -1202,6 +1236,7 @@ int main_train(int argc, char *argv[])
     snapshot_t best = {0}, cur = {0};
     gsl_rng *ep_rng = NULL, *saved_rng = NULL;
     FILE *log = NULL;
+    grad_log_t glog = {NULL, NULL, 0};
 
     const int p = parse(argc, argv, &o, &cfg, &init);
     if (p != 0) {
@@ -1336,8 +1371,23 @@ int main_train(int argc, char *argv[])
     if (o.log && resuming && strcmp(o.log, "-") != 0) {
         size_t n_ep;
         const double *ep = recur_model_numbers(init_model, "resume_epoch", &n_ep);
-        if (cut_log(o.log, ep && n_ep == 1 ? (size_t)ep[0] - 1 : (size_t)ts->epoch) != 0)
+        if (cut_log(o.log, ep && n_ep == 1 ? (size_t)ep[0] - 1 : (size_t)ts->epoch, "epoch") != 0)
             goto out;
+    }
+    if (rank > 0)
+        o.grad_log = NULL;
+    if (o.grad_log && resuming && strcmp(o.grad_log, "-") != 0 &&
+        cut_log(o.grad_log, 1 + (size_t)(ts->step + ts->skipped), "update") != 0)
+        goto out; /* the header and one line per update the checkpoint had made */
+    if (o.grad_log) {
+        glog.path = o.grad_log;
+        glog.fp = strcmp(o.grad_log, "-") == 0 ? stdout : fopen(o.grad_log, resuming ? "a" : "w");
+        if (!glog.fp) {
+            recur_error("%s: cannot open: %s", o.grad_log, strerror(errno));
+            goto out;
+        }
+        if (!resuming)
+            fputs("update\tepoch\tloss\tgrad_norm\tgrad_norm_clipped\tskipped\n", glog.fp);
     }
     if (o.log) {
         log = strcmp(o.log, "-") == 0 ? stdout : fopen(o.log, resuming ? "a" : "w");
@@ -1387,7 +1437,9 @@ int main_train(int argc, char *argv[])
                                    .nan_at_step = o.nan_at_step,
                                    .threads = o.threads,
                                    .shard_rows = o.shard_rows,
-                                   .deterministic_reduce = o.det_reduce};
+                                   .deterministic_reduce = o.det_reduce,
+                                   .on_update = glog.fp ? grad_log_line : NULL,
+                                   .on_update_ctx = &glog};
     params = malloc(P * sizeof *params);
     order = malloc(per_epoch * sizeof *order);
     starts = malloc(((per_epoch + B - 1) / B) * sizeof *starts);
@@ -1480,6 +1532,7 @@ int main_train(int argc, char *argv[])
     size_t since_ckpt = 0;
     double run_seconds = 0;
     for (size_t epoch = start_epoch; epoch <= o.epochs; epoch++) {
+        glog.epoch = epoch;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         size_t n_rows, n_batches;
@@ -1545,6 +1598,10 @@ int main_train(int argc, char *argv[])
             }
             if (got_term || got_usr1 || (o.checkpoint_every && since_ckpt >= o.checkpoint_every)) {
                 const cursor_t k = {epoch, bi + 1, ep_rng, &e, best_loss, since_best, &best};
+                if (glog.fp && fflush(glog.fp) != 0) { /* its lines must reach the checkpoint */
+                    recur_error("%s: cannot write: %s", glog.path, strerror(errno));
+                    goto out;
+                }
                 if (rank == 0 && write_checkpoint(&cfg, &cur, params, opt, rng, &k, ds, &o,
                                                   d.set != NULL, argc, argv) != 0)
                     goto out;
@@ -1604,6 +1661,11 @@ out:
         recur_dist_abort(rc); /* the other ranks would wait for this one forever */
     if (log && log != stdout && fclose(log) != 0 && rc == RECUR_EXIT_OK) {
         recur_error("%s: cannot write: %s", o.log, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    if (glog.fp && (glog.fp == stdout ? fflush(glog.fp) : fclose(glog.fp)) != 0 &&
+        rc == RECUR_EXIT_OK) {
+        recur_error("%s: cannot write: %s", o.grad_log, strerror(errno));
         rc = RECUR_EXIT_ERROR;
     }
     recur_model_free(model);

@@ -3,12 +3,15 @@
  * each layer and direction, norms of their products against the lag, the Lyapunov spectrum by
  * QR re-orthonormalisation, and the bias of truncated BPTT. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
 
 #include <recur/diagnose.h>
@@ -414,5 +417,137 @@ free_all:
     free(g);
     recur_engine_free(win);
     recur_engine_free(full);
+    return rc;
+}
+
+/* Statistics of n values v (sorted here in place) into st[RECUR_GSTAT_N]; NaN when n = 0. */
+static void norm_stats(double *v, size_t n, double *st)
+{
+    if (n == 0) {
+        for (int k = 0; k < RECUR_GSTAT_N; k++)
+            st[k] = NAN;
+        return;
+    }
+    gsl_sort(v, 1, n);
+    st[RECUR_GSTAT_MEAN] = gsl_stats_mean(v, 1, n);
+    st[RECUR_GSTAT_MEDIAN] = gsl_stats_median_from_sorted_data(v, 1, n);
+    st[RECUR_GSTAT_P90] = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.9);
+    st[RECUR_GSTAT_MAX] = v[n - 1];
+}
+
+/* Stats of rows [lo, hi) of the log's columns into *g. */
+static void grad_rows(const double *before, const double *after, const unsigned char *bad,
+                      size_t lo, size_t hi, double *tmp, recur_grad_stats_t *g)
+{
+    size_t m = 0;
+    g->skipped = g->clipped = 0;
+    for (size_t i = lo; i < hi; i++) {
+        g->skipped += bad[i];
+        g->clipped += !bad[i] && after[i] < before[i];
+        if (!bad[i])
+            tmp[m++] = before[i];
+    }
+    g->updates = m;
+    norm_stats(tmp, m, g->before);
+    m = 0;
+    for (size_t i = lo; i < hi; i++)
+        if (!bad[i])
+            tmp[m++] = after[i];
+    norm_stats(tmp, m, g->after);
+}
+
+int recur_diag_grad_log(FILE *fp, const char *name, recur_grad_stats_t **out, size_t *n)
+{
+    static const char header[] = "update\tepoch\tloss\tgrad_norm\tgrad_norm_clipped\tskipped";
+    int rc = RECUR_EINVAL;
+    size_t cap = 0, rows = 0, line_no = 1, n_ep = 0;
+    double *before = NULL, *after = NULL, *tmp = NULL;
+    size_t *epoch = NULL;
+    unsigned char *bad = NULL;
+    recur_grad_stats_t *st = NULL;
+    char line[512];
+    *out = NULL;
+    *n = 0;
+    if (!fgets(line, sizeof line, fp) || strncmp(line, header, sizeof header - 1) != 0 ||
+        (line[sizeof header - 1] != '\n' && line[sizeof header - 1] != '\0')) {
+        recur_error("%s: not a gradient log of `recur train --grad-log` (header)", name);
+        goto free_all;
+    }
+    while (fgets(line, sizeof line, fp)) {
+        line_no++;
+        unsigned long long u;
+        size_t ep;
+        double loss, g, ga;
+        int sk, used = 0;
+        if (sscanf(line, "%llu\t%zu\t%lf\t%lf\t%lf\t%d%n", &u, &ep, &loss, &g, &ga, &sk, &used) !=
+                6 ||
+            (line[used] != '\n' && line[used] != '\0') || (sk != 0 && sk != 1) || ep == 0 ||
+            (rows && ep < epoch[rows - 1]) || (!sk && !(isfinite(g) && isfinite(ga)))) {
+            recur_error("%s: line %zu: expected update, epoch (ascending, from 1), loss, finite "
+                        "norms and skipped 0/1",
+                        name, line_no);
+            goto free_all;
+        }
+        if (rows == cap) {
+            cap = cap ? 2 * cap : 1024;
+            double *nb = realloc(before, cap * sizeof *nb);
+            if (nb)
+                before = nb;
+            double *na = realloc(after, cap * sizeof *na);
+            if (na)
+                after = na;
+            size_t *ne = realloc(epoch, cap * sizeof *ne);
+            if (ne)
+                epoch = ne;
+            unsigned char *nk = realloc(bad, cap);
+            if (nk)
+                bad = nk;
+            if (!nb || !na || !ne || !nk) {
+                rc = RECUR_ENOMEM;
+                goto free_all;
+            }
+        }
+        n_ep += rows == 0 || ep != epoch[rows - 1];
+        before[rows] = g;
+        after[rows] = ga;
+        epoch[rows] = ep;
+        bad[rows] = (unsigned char)sk;
+        rows++;
+    }
+    if (ferror(fp)) {
+        recur_error("%s: read error", name);
+        rc = RECUR_EIO;
+        goto free_all;
+    }
+    if (rows == 0) {
+        recur_error("%s: no updates in the gradient log", name);
+        goto free_all;
+    }
+    tmp = malloc(rows * sizeof *tmp);
+    st = calloc(n_ep + 1, sizeof *st);
+    if (!tmp || !st) {
+        rc = RECUR_ENOMEM;
+        goto free_all;
+    }
+    size_t k = 0, lo = 0;
+    for (size_t i = 1; i <= rows; i++)
+        if (i == rows || epoch[i] != epoch[lo]) {
+            st[k].epoch = epoch[lo];
+            grad_rows(before, after, bad, lo, i, tmp, &st[k++]);
+            lo = i;
+        }
+    st[k].epoch = 0;
+    grad_rows(before, after, bad, 0, rows, tmp, &st[k]);
+    *out = st;
+    *n = n_ep + 1;
+    st = NULL;
+    rc = 0;
+free_all:
+    free(st);
+    free(tmp);
+    free(bad);
+    free(epoch);
+    free(after);
+    free(before);
     return rc;
 }

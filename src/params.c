@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gsl/gsl_complex_math.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_randist.h>
@@ -217,6 +219,40 @@ free_all:
     return rc;
 }
 
+/* Rescales the (n, n) row-major block w (row stride ld) so that its spectral radius, the
+ * largest modulus of its (complex) eigenvalues from GSL's nonsymmetric eigensolver, is rho. */
+static int scale_spectral_radius(recur_real *w, size_t n, size_t ld, double rho)
+{
+    int rc = RECUR_ENOMEM;
+    gsl_matrix *a = gsl_matrix_alloc(n, n);
+    gsl_vector_complex *ev = gsl_vector_complex_alloc(n);
+    gsl_eigen_nonsymm_workspace *ws = gsl_eigen_nonsymm_alloc(n);
+    if (!a || !ev || !ws)
+        goto free_all;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            gsl_matrix_set(a, i, j, (double)w[i * ld + j]);
+    rc = RECUR_EINVAL;
+    if (gsl_eigen_nonsymm(a, ev, ws) != 0)
+        goto free_all;
+    double r = 0.0;
+    for (size_t i = 0; i < n; i++)
+        r = fmax(r, gsl_complex_abs(gsl_vector_complex_get(ev, i)));
+    if (!(r > 0.0) || !isfinite(r))
+        goto free_all;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            w[i * ld + j] = (recur_real)((double)w[i * ld + j] * (rho / r));
+    rc = 0;
+free_all:
+    gsl_eigen_nonsymm_free(ws);
+    gsl_vector_complex_free(ev);
+    gsl_matrix_free(a);
+    if (rc)
+        recur_error("spectral-radius initialisation failed");
+    return rc;
+}
+
 int recur_param_init(const recur_config_t *cfg, const recur_init_t *opt, recur_real *params,
                      gsl_rng *rng)
 {
@@ -247,9 +283,18 @@ int recur_param_init(const recur_config_t *cfg, const recur_init_t *opt, recur_r
                     return rc;
             }
         }
-        if (opt->forget_bias != 0.0 && cfg->cell == RECUR_CELL_LSTM && strstr(t->name, "bias_ih")) {
-            /* forget gate is the second block of (i|f|g|o); b_hh keeps its draw, as in the
-             * common PyTorch recipe that fills one of the two biases */
+        if (opt->spectral_radius > 0.0 && strstr(t->name, "weight_hh")) {
+            for (size_t g = 0; g < G; g++) {
+                int rc = scale_spectral_radius(params + t->offset + g * H * H, H, H,
+                                               opt->spectral_radius);
+                if (rc)
+                    return rc;
+            }
+        }
+        if (opt->forget_bias != 0.0 && cfg->cell != RECUR_CELL_RNN && strstr(t->name, "bias_ih")) {
+            /* the forget gate is the second block of the LSTM's (i|f|g|o), the update gate z
+             * (h' = (1 - z) n + z h) the second of the GRU's (r|z|n); b_hh keeps its draw, as
+             * in the common PyTorch recipe that fills one of the two biases */
             for (size_t i = 0; i < H; i++)
                 params[t->offset + H + i] = (recur_real)opt->forget_bias;
         }

@@ -393,6 +393,21 @@ int recur_trainer_batch(recur_trainer_t *tr, recur_real *params, const recur_bat
         double norm = NAN;
         rc =
             isfinite(loss) ? recur_optim_step(tr->opt, params, tr->grads, &norm) : RECUR_ENONFINITE;
+        if ((rc == 0 || rc == RECUR_ENONFINITE) && tr->opts.on_update) {
+            const double clip = recur_optim_config(tr->opt)->clip;
+            const bool bad = rc != 0;
+            const recur_update_info_t u = {
+                /* a non-finite loss did not reach the optimizer's count; a gradient did */
+                .update = recur_optim_steps(tr->opt) + recur_optim_skipped(tr->opt) +
+                          (bad && !isfinite(loss)),
+                .loss = loss,
+                .norm = bad ? NAN : norm,
+                .norm_after = bad ? NAN : (clip > 0 && norm > clip ? clip : norm),
+                .skipped = bad};
+            const int urc = tr->opts.on_update(tr->opts.on_update_ctx, &u);
+            if (urc)
+                return urc;
+        }
         if (rc == RECUR_ENONFINITE) {
             st->skipped++;
             if (!isfinite(loss)) /* the optimizer did not see this step: count it there too */

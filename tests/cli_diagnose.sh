@@ -45,5 +45,62 @@ check "bad --tbptt list: exit 2" '[ $? -eq 2 ]'
 echo "good" >"$tmp/keep.tsv"
 "$RECUR" diagnose -m "$tmp/none.h5" --data $DATA -o "$tmp/keep.tsv" 2>/dev/null
 check "failed run leaves an existing -o file alone" '[ "$(cat "$tmp/keep.tsv")" = good ]'
+# --train-log: the gradient statistics against numpy's on the same per-update log
+"$RECUR" train --data $DATA -o "$tmp/g.h5" --cell rnn --hidden 8 --epochs 2 --batch-size 4 \
+    --clip 0.3 --grad-log "$tmp/g.tsv" --quiet
+check "train --grad-log: header and one line per update" \
+    'head -1 "$tmp/g.tsv" | grep -qx "update	epoch	loss	grad_norm	grad_norm_clipped	skipped" &&
+     [ "$(awk -F"\t" "NR>1 && \$1!=NR-1" "$tmp/g.tsv" | wc -l)" -eq 0 ]'
+"$RECUR" diagnose --train-log "$tmp/g.tsv" >"$tmp/gs.tsv" 2>"$tmp/err"
+check "diagnose --train-log exits 0" '[ $? -eq 0 ]'
+/usr/bin/python3 - "$tmp/g.tsv" "$tmp/gs.tsv" <<'PY'
+import sys, numpy as np
+log = np.genfromtxt(sys.argv[1], delimiter="\t", names=True)
+rows = {}
+for line in open(sys.argv[2]):
+    if line.startswith("#") or line.startswith("kind"):
+        continue
+    k, _, _, idx, v = line.rstrip("\n").split("\t")
+    rows[(k, idx)] = float(v)
+bad = 0
+for ep in ["1", "2", "all"]:
+    sel = log if ep == "all" else log[log["epoch"] == int(ep)]
+    for col, name in (("grad_norm", "before"), ("grad_norm_clipped", "after")):
+        v = sel[col]
+        want = {"mean": v.mean(), "median": np.median(v), "p90": np.quantile(v, 0.9),
+                "max": v.max()}
+        for s, w in want.items():
+            got = rows[("grad_norm_%s_%s" % (name, s), ep)]
+            if abs(got - w) > 1e-6 * max(1.0, abs(w)):
+                print("mismatch", ep, name, s, got, w); bad = 1
+    if rows[("clipped", ep)] != np.sum(sel["grad_norm"] > 0.3) or \
+       rows[("updates", ep)] != len(sel) or np.any(sel["grad_norm_clipped"] > 0.3 + 1e-7):
+        print("mismatch in counts", ep); bad = 1
+sys.exit(bad)
+PY
+check "grad-log statistics agree with numpy (mean, median, p90, max, clipped)" '[ $? -eq 0 ]'
+printf 'update\tepoch\n1\t1\n' >"$tmp/badlog.tsv"
+"$RECUR" diagnose --train-log "$tmp/badlog.tsv" >/dev/null 2>"$tmp/err"
+check "malformed grad log: exit 1, one line naming the file" \
+    '[ $? -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "badlog.tsv" "$tmp/err"'
+"$RECUR" diagnose -m "$tmp/g.h5" >/dev/null 2>&1
+check "-m without --data: exit 2" '[ $? -eq 2 ]'
+
+# initialisation for the vanishing/exploding experiments, checked with numpy: the spectral
+# radius of each gate's recurrent block, and the GRU's update-gate bias
+"$RECUR" train --data $DATA -o "$tmp/sr.h5" --cell gru --hidden 12 --spectral-radius 1.7 \
+    --forget-bias 1 --epochs 0 --quiet
+check "--epochs 0 writes the initialised model" '[ $? -eq 0 ] && [ -s "$tmp/sr.h5" ]'
+/usr/bin/python3 - "$tmp/sr.h5" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+w = f["weights/rnn.weight_hh_l0"][()]
+H = w.shape[1]
+r = [np.abs(np.linalg.eigvals(w[g * H:(g + 1) * H].astype(np.float64))).max() for g in range(3)]
+b = f["weights/rnn.bias_ih_l0"][()]
+ok = all(abs(x - 1.7) < 1e-5 for x in r) and np.all(b[H:2 * H] == 1.0) and not np.all(b[:H] == 1.0)
+sys.exit(0 if ok else 1)
+PY
+check "--spectral-radius 1.7 per gate block, GRU update-gate bias 1 (numpy)" '[ $? -eq 0 ]'
 [ $fail -eq 0 ] && echo "cli_diagnose.sh: all checks passed"
 exit $fail

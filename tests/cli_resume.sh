@@ -33,21 +33,22 @@ PY
 OPTS="--data $tmp/add.h5 --cell gru --hidden 32 --layers 2 --dropout 0.2 --epochs 3 \
 --batch-size 16 --clip 1 -q"
 # shellcheck disable=SC2086
-"$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl"
+"$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl" --grad-log "$tmp/A.g"
 check "uninterrupted run" '[ $? -eq 0 ]'
 
 # Kill after about $2 seconds (a little longer each time, so that slow builds such as the
 # sanitizers' progress too) with signal $1, then resume until done; a checkpoint every 5 updates.
 preempted_run() {
     out=$tmp/$3.h5 log=$tmp/$3.jsonl
-    rm -f "$out" "$log"
+    rm -f "$out" "$log" "$tmp/$3.g"
     first=1 runs=0 interrupted=0
     while [ $runs -lt 30 ]; do
         runs=$((runs + 1))
         if [ $first -eq 1 ] || [ ! -f "$out" ]; then set -- "$1" "$2" "$3"; resume=""; else
             resume="--resume $out"; fi
         # shellcheck disable=SC2086
-        "$RECUR" train $OPTS -o "$out" --log "$log" --checkpoint-every 5 $resume &
+        "$RECUR" train $OPTS -o "$out" --log "$log" --grad-log "$tmp/$3.g" --checkpoint-every 5 \
+            $resume &
         pid=$!
         sleep "$(awk "BEGIN {print $2 * (1 + $runs / 4)}")" # longer each time: progress
         kill "-$1" $pid 2>/dev/null
@@ -66,10 +67,12 @@ check "SIGTERM: the run was really interrupted ($interrupted times)" '[ "$interr
 check "SIGTERM: weights identical to the uninterrupted run" 'same_weights "$tmp/A.h5" "$tmp/B.h5"'
 check "SIGTERM: log identical but for the times" \
     '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/A.jsonl")" = "$(sed "s/\"seconds\":[^,}]*//" "$tmp/B.jsonl")" ]'
+check "SIGTERM: per-update gradient log identical" 'cmp -s "$tmp/A.g" "$tmp/B.g"'
 preempted_run KILL 0.3 C
 check "SIGKILL at any moment: resume from the last checkpoint" '[ $? -eq 0 ]'
 check "SIGKILL: the run was really interrupted ($interrupted times)" '[ "$interrupted" -ge 2 ]'
 check "SIGKILL: weights identical" 'same_weights "$tmp/A.h5" "$tmp/C.h5"'
+check "SIGKILL: per-update gradient log identical" 'cmp -s "$tmp/A.g" "$tmp/C.g"'
 
 # SIGUSR1: a checkpoint, and training goes on to the same end
 # shellcheck disable=SC2086

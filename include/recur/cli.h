@@ -33,6 +33,7 @@ enum {
     RECUR_CLI_TASK,
     RECUR_CLI_ORTHOGONAL,
     RECUR_CLI_FORGET_BIAS,
+    RECUR_CLI_SPECTRAL_RADIUS,
     RECUR_CLI_FIRST_FREE
 };
 
@@ -49,7 +50,8 @@ enum {
     {"pool", required_argument, NULL, RECUR_CLI_POOL},                   \
     {"task", required_argument, NULL, RECUR_CLI_TASK},                   \
     {"orthogonal", no_argument, NULL, RECUR_CLI_ORTHOGONAL},             \
-    {"forget-bias", required_argument, NULL, RECUR_CLI_FORGET_BIAS}
+    {"forget-bias", required_argument, NULL, RECUR_CLI_FORGET_BIAS},    \
+    {"spectral-radius", required_argument, NULL, RECUR_CLI_SPECTRAL_RADIUS}
 // clang-format on
 
 /* Option help for the architecture options, one option per line, for usage texts. */

@@ -55,4 +55,21 @@ int recur_diag_tbptt_bias(const recur_config_t *cfg, const recur_real *params,
                           const recur_batch_t *b, size_t K, double *cosine,
                           double *relerr) RECUR_WUR;
 
+/* Gradient-norm statistics of a training run, from the per-update log of
+ * `recur train --grad-log` (header update, epoch, loss, grad_norm, grad_norm_clipped,
+ * skipped). Skipped updates count in `skipped` only. */
+enum { RECUR_GSTAT_MEAN, RECUR_GSTAT_MEDIAN, RECUR_GSTAT_P90, RECUR_GSTAT_MAX, RECUR_GSTAT_N };
+typedef struct {
+    size_t epoch;                 /* 0: all epochs together */
+    size_t updates;               /* finite updates */
+    size_t skipped, clipped;      /* skipped as non-finite; clipped (applied < before) */
+    double before[RECUR_GSTAT_N]; /* norms before clipping: mean, median, 90th pct, max */
+    double after[RECUR_GSTAT_N];  /* the norms applied, after clipping */
+} recur_grad_stats_t;
+
+/* Reads the log from fp (name for messages) and sets *out to a malloc'ed array of *n rows:
+ * one per epoch in order, then the row of all epochs (epoch 0). The caller frees *out.
+ * RECUR_EINVAL (logged as "name: line N: ...") on a malformed log. */
+int recur_diag_grad_log(FILE *fp, const char *name, recur_grad_stats_t **out, size_t *n) RECUR_WUR;
+
 #endif

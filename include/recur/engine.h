@@ -71,7 +71,10 @@ void recur_tensor_table(const recur_config_t *cfg, recur_tensor_t *out);
 /* Initialisation options. */
 typedef struct {
     bool orthogonal_hh; /* each gate's (H, H) block of weight_hh orthogonal (QR of a Gaussian) */
-    double forget_bias; /* LSTM: bias_ih of the forget gate set to this value (0 = PyTorch) */
+    double forget_bias; /* LSTM: bias_ih of the forget gate, GRU: of the update gate z (the share
+                         * of the old state kept), set to this value (0 = PyTorch) */
+    double spectral_radius; /* > 0: each gate's (H, H) block of weight_hh rescaled to this
+                             * spectral radius (largest |eigenvalue|), after the draw */
 } recur_init_t;
 
 /* PyTorch's default: every weight and bias U(-1/sqrt(H), 1/sqrt(H)); the head as nn.Linear,

@@ -19,6 +19,16 @@
 #include <recur/engine.h>
 #include <recur/optim.h>
 
+/* One optimizer update as the trainer saw it, for a per-update log. */
+typedef struct {
+    uint64_t update;   /* updates attempted so far, this one included (the optimizer's steps
+                          plus skipped steps: continues across --resume) */
+    double loss;       /* the window's mean loss */
+    double norm;       /* global gradient L2 norm before clipping (NaN when not finite) */
+    double norm_after; /* the norm the optimizer applied: min(norm, clip), or norm */
+    bool skipped;      /* not finite: no update made */
+} recur_update_info_t;
+
 typedef struct {
     size_t tbptt;         /* window K; 0 = full BPTT */
     size_t max_bad_steps; /* consecutive non-finite steps that end training (0 = 10) */
@@ -30,6 +40,10 @@ typedef struct {
                                   in shard order on every rank, so results are bit-identical
                                   for any number of ranks (else: an all-reduce of per-rank
                                   sums); dropout then draws from one stream per shard */
+    /* Called after every update attempted (NULL = none); a non-zero return stops training
+     * with that code. */
+    int (*on_update)(void *ctx, const recur_update_info_t *u);
+    void *on_update_ctx;
 } recur_train_opts_t;
 
 /* What one call did. */
