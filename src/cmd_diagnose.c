@@ -20,7 +20,9 @@ enum {
     OPT_MAX_SEQS,
     OPT_TBPTT,
     OPT_BATCH,
-    OPT_TRAIN_LOG
+    OPT_TRAIN_LOG,
+    OPT_PADDING,
+    OPT_ACT_REG
 };
 
 static void usage(FILE *fp)
@@ -40,6 +42,11 @@ static void usage(FILE *fp)
             "  tbptt_cosine, tbptt_relerr  index K: truncated-BPTT gradient with windows of K\n"
             "                 against the full gradient (cosine similarity, relative error)\n"
             "The state s is h, or (h, c) for the LSTM; Jacobians are in double precision.\n"
+            "  padding_leak_masked, padding_leak_unmasked  index P (with --padding): relative\n"
+            "                 error of the gradient of loss + activation regulariser\n"
+            "                 (--act-reg) with P padded steps appended to every sequence,\n"
+            "                 against each sequence run alone; the regulariser over the valid\n"
+            "                 steps (correct), or over padded steps too (the common bug)\n"
             "With --train-log (the per-update log of `recur train --grad-log`), gradient-norm\n"
             "statistics of the training run, layer and direction `all`, index the epoch or\n"
             "`all`: grad_norm_before_{mean,median,p90,max} (before clipping),\n"
@@ -55,6 +62,8 @@ static void usage(FILE *fp)
             "  --max-seqs N            sequences used for Jacobians and exponents (default 8)\n"
             "  --tbptt LIST            window lengths K for the truncation bias, comma-separated\n"
             "                          (default 1,2,5,10,20,50)\n"
+            "  --padding LIST          padded steps P for padding_leak, comma-separated\n"
+            "  --act-reg L             the regulariser's lambda for padding_leak (default 0.01)\n"
             "  --train-log GRADLOG     summarise a training run's gradient norms (above)\n"
             "  -o FILE                 write the TSV to FILE (default standard output)\n"
             "  -h, --help              this text\n"
@@ -62,18 +71,25 @@ static void usage(FILE *fp)
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n");
 }
 
-/* Parses "1,2,5" into ks (at most n values); returns how many, or 0 on a bad list. */
-static size_t parse_list(const char *arg, size_t *ks, size_t n)
+/* Parses "1,2,5" (values >= lo) into ks (at most n values); returns how many, or 0 on a bad
+ * list (logged). */
+static size_t parse_list(const char *opt, const char *arg, size_t lo, size_t *ks, size_t n)
 {
     size_t k = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", arg);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (k == n || recur_cli_size("--tbptt", tok, 1, (size_t)1 << 24, &ks[k]) != 0)
+        if (k == n) {
+            recur_error("%s: at most %zu values", opt, n);
+            return 0;
+        }
+        if (recur_cli_size(opt, tok, lo, (size_t)1 << 24, &ks[k]) != 0)
             return 0;
         k++;
     }
+    if (k == 0)
+        recur_error("%s: expected a comma-separated list, got '%s'", opt, arg);
     return k;
 }
 
@@ -129,12 +145,15 @@ int main_diagnose(int argc, char *argv[])
                                              {"max-seqs", required_argument, NULL, OPT_MAX_SEQS},
                                              {"tbptt", required_argument, NULL, OPT_TBPTT},
                                              {"train-log", required_argument, NULL, OPT_TRAIN_LOG},
+                                             {"padding", required_argument, NULL, OPT_PADDING},
+                                             {"act-reg", required_argument, NULL, OPT_ACT_REG},
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *data_path = NULL, *out_path = NULL, *train_log = NULL;
     size_t batch = 32, max_lag = 50, lyap_k = 10, max_seqs = 8;
-    size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6;
+    size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6, pads[32], np = 0;
+    double act_reg = 0.01;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:o:h", longopts, NULL)) != -1) {
@@ -148,6 +167,13 @@ int main_diagnose(int argc, char *argv[])
             break;
         case OPT_TRAIN_LOG:
             train_log = optarg;
+            break;
+        case OPT_PADDING:
+            np = parse_list("--padding", optarg, 0, pads, sizeof pads / sizeof pads[0]);
+            bad = np == 0;
+            break;
+        case OPT_ACT_REG:
+            bad = recur_cli_double("--act-reg", optarg, 0, 1e6, &act_reg);
             break;
         case 'o':
             out_path = optarg;
@@ -165,13 +191,8 @@ int main_diagnose(int argc, char *argv[])
             bad = recur_cli_size("--max-seqs", optarg, 1, 1 << 20, &max_seqs);
             break;
         case OPT_TBPTT:
-            nk = parse_list(optarg, ks, sizeof ks / sizeof ks[0]);
-            if (nk == 0) {
-                recur_error("--tbptt: expected a comma-separated list of window lengths, got "
-                            "'%s'",
-                            optarg);
-                bad = 1;
-            }
+            nk = parse_list("--tbptt", optarg, 1, ks, sizeof ks / sizeof ks[0]);
+            bad = nk == 0;
             break;
         case 'h':
             usage(stdout);
@@ -282,6 +303,14 @@ int main_diagnose(int argc, char *argv[])
         fprintf(out, "tbptt_cosine\tall\tall\t%zu\t%.9g\n", ks[k], cosv);
         fprintf(out, "tbptt_relerr\tall\tall\t%zu\t%.9g\n", ks[k], rel);
     }
+    for (size_t k = 0; k < np; k++)
+        for (int all = 0; all < 2; all++) {
+            double rel;
+            if (recur_diag_padding_leak(cfg, params, &b, act_reg, all, pads[k], &rel) != 0)
+                goto done;
+            fprintf(out, "padding_leak_%s\tall\tall\t%zu\t%.9g\n", all ? "unmasked" : "masked",
+                    pads[k], rel);
+        }
     rc = RECUR_EXIT_OK;
 done:
     if (!out) {

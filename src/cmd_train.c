@@ -48,6 +48,8 @@ enum {
     OPT_NO_BUCKET,
     OPT_LOG,
     OPT_GRAD_LOG,
+    OPT_ACT_REG,
+    OPT_ACT_REG_UNMASKED,
     OPT_MAX_BAD_STEPS,
     OPT_NAN_AT_STEP,
     OPT_VAL_FRACTION,
@@ -79,6 +81,8 @@ typedef struct {
     const char *arch_opt; /* first architecture option given (refused with --init) */
     recur_optim_kind_t kind;
     double lr, momentum, weight_decay, clip, val_fraction;
+    double act_reg;   /* --act-reg lambda */
+    bool act_reg_all; /* --act-reg-unmasked (experiment-only) */
 } train_opts_t;
 
 static void usage(FILE *fp)
@@ -148,6 +152,12 @@ static void usage(FILE *fp)
         "                          0.01)\n"
         "  --clip NORM             rescale the gradient to global L2 norm NORM when above it\n"
         "                          (default 0: off)\n"
+        "  --act-reg L             activation regulariser: adds L sum_t ||h_t||^2 over the top\n"
+        "                          layer's states at the valid steps, per loss term (Merity\n"
+        "                          et al. 2017; default 0: off)\n"
+        "  --act-reg-unmasked      experiment only, wrong on purpose: the regulariser also\n"
+        "                          over padded steps, which leaks gradient from the padding\n"
+        "                          into real steps (see `recur diagnose --padding`)\n"
         "  --tbptt K               truncated BPTT: one update per window of K steps, state\n"
         "                          carried across windows (default 0: full BPTT)\n"
         "  --class-weights auto|none\n"
@@ -270,6 +280,8 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         {"threads", required_argument, NULL, '@'},
         {"log", required_argument, NULL, OPT_LOG},
         {"grad-log", required_argument, NULL, OPT_GRAD_LOG},
+        {"act-reg", required_argument, NULL, OPT_ACT_REG},
+        {"act-reg-unmasked", no_argument, NULL, OPT_ACT_REG_UNMASKED},
         {"max-bad-steps", required_argument, NULL, OPT_MAX_BAD_STEPS},
         {"nan-at-step", required_argument, NULL, OPT_NAN_AT_STEP},
         {"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},
@@ -368,6 +380,12 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
             break;
         case OPT_LOG:
             o->log = optarg;
+            break;
+        case OPT_ACT_REG:
+            bad = recur_cli_double("--act-reg", optarg, 0, 1e6, &o->act_reg);
+            break;
+        case OPT_ACT_REG_UNMASKED:
+            o->act_reg_all = true;
             break;
         case OPT_GRAD_LOG:
             o->grad_log = optarg;
@@ -1438,6 +1456,8 @@ int main_train(int argc, char *argv[])
                                    .threads = o.threads,
                                    .shard_rows = o.shard_rows,
                                    .deterministic_reduce = o.det_reduce,
+                                   .act_reg = o.act_reg,
+                                   .act_reg_all = o.act_reg_all,
                                    .on_update = glog.fp ? grad_log_line : NULL,
                                    .on_update_ctx = &glog};
     params = malloc(P * sizeof *params);

@@ -551,3 +551,125 @@ free_all:
     free(before);
     return rc;
 }
+
+/* Row b's steps [0, Tn) of a (T, B, n) array into dst (Tn, 1, n), zeros past T. */
+static void gather_rows(recur_real *dst, const recur_real *src, size_t T, size_t B, size_t b,
+                        size_t Tn, size_t n)
+{
+    for (size_t t = 0; t < Tn; t++)
+        for (size_t k = 0; k < n; k++)
+            dst[t * n + k] = t < T ? src[(t * B + b) * n + k] : 0;
+}
+
+int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
+                            const recur_batch_t *b, double lambda, bool all_steps, size_t P,
+                            double *relerr)
+{
+    const size_t T = b->T, B = b->B, I = cfg->input_size, O = cfg->num_outputs;
+    const size_t Tp = T + P, NP = recur_param_count(cfg);
+    const bool step = cfg->head == RECUR_HEAD_STEP, cls = cfg->task == RECUR_TASK_CLASSIFY;
+    int rc = RECUR_ENOMEM;
+    recur_engine_t *ep = recur_engine_alloc(cfg, Tp, B), *e1 = recur_engine_alloc(cfg, T, 1);
+    recur_real *gp = calloc(NP, sizeof *gp), *g1 = calloc(NP, sizeof *g1);
+    recur_real *xp = calloc(Tp * B * I, sizeof *xp), *tp = NULL, *x1 = NULL, *t1 = NULL;
+    unsigned char *mp = calloc(Tp * B, 1), *tmp_ = NULL, *m1 = NULL, *tm1 = NULL;
+    int32_t *lp = NULL, *l1 = NULL;
+    if (!ep || !e1 || !gp || !g1 || !xp || !mp)
+        goto free_all;
+    /* the padded batch: P masked steps after T; per-step targets absent there */
+    memcpy(xp, b->x, T * B * I * sizeof *xp);
+    memcpy(mp, b->mask, T * B);
+    recur_batch_t bp = *b;
+    bp.T = Tp;
+    bp.x = xp;
+    bp.mask = mp;
+    if (step && cls) {
+        if (!(lp = malloc(Tp * B * sizeof *lp)))
+            goto free_all;
+        for (size_t i = 0; i < Tp * B; i++)
+            lp[i] = i < T * B ? b->labels[i] : -1;
+        bp.labels = lp;
+    } else if (step) {
+        tp = calloc(Tp * B * O, sizeof *tp);
+        tmp_ = calloc(Tp * B * O, 1);
+        if (!tp || !tmp_)
+            goto free_all;
+        memcpy(tp, b->targets, T * B * O * sizeof *tp);
+        for (size_t i = 0; i < T * B * O; i++)
+            tmp_[i] = b->target_mask ? b->target_mask[i] : 1;
+        bp.targets = tp;
+        bp.target_mask = tmp_;
+    }
+    double loss;
+    size_t terms;
+    recur_engine_set_act_reg(ep, lambda, all_steps);
+    recur_engine_set_act_reg(e1, lambda, false);
+    if ((rc = recur_engine_forward(ep, params, &bp, 0, Tp, false, NULL, &loss, &terms)) ||
+        (rc = recur_engine_backward_norm(ep, params, gp, NULL, 0)))
+        goto free_all;
+    /* the exact gradient: each sequence alone, up to its last valid step */
+    rc = RECUR_ENOMEM;
+    x1 = malloc(T * I * sizeof *x1);
+    m1 = malloc(T);
+    t1 = malloc(T * (O + 1) * sizeof *t1);
+    tm1 = malloc(T * O);
+    l1 = malloc(T * sizeof *l1);
+    if (!x1 || !m1 || !t1 || !tm1 || !l1)
+        goto free_all;
+    for (size_t r = 0; r < B; r++) {
+        size_t Tn = 0;
+        for (size_t t = 0; t < T; t++)
+            if (b->mask[t * B + r])
+                Tn = t + 1;
+        if (Tn == 0)
+            continue;
+        recur_batch_t b1 = {.T = Tn, .B = 1, .x = x1, .mask = m1};
+        gather_rows(x1, b->x, T, B, r, Tn, I);
+        for (size_t t = 0; t < Tn; t++)
+            m1[t] = b->mask[t * B + r];
+        if (cls) {
+            for (size_t t = 0; t < (step ? Tn : 1); t++)
+                l1[t] = b->labels[step ? t * B + r : r];
+            b1.labels = l1;
+        } else {
+            const size_t rows = step ? Tn : 1, stride = step ? B : 1;
+            for (size_t t = 0; t < rows; t++)
+                for (size_t k = 0; k < O; k++) {
+                    const size_t src = step ? (t * stride + r) * O + k : r * O + k;
+                    t1[t * O + k] = b->targets[src];
+                    tm1[t * O + k] = b->target_mask ? b->target_mask[src] : 1;
+                }
+            b1.targets = t1;
+            b1.target_mask = tm1;
+        }
+        size_t nt;
+        if ((rc = recur_engine_forward(e1, params, &b1, 0, Tn, false, NULL, &loss, &nt)))
+            goto free_all;
+        if (nt && (rc = recur_engine_backward_norm(e1, params, g1, NULL, (double)terms)))
+            goto free_all;
+    }
+    double num = 0, den = 0;
+    for (size_t i = 0; i < NP; i++) {
+        const double dlt = (double)gp[i] - (double)g1[i];
+        num += dlt * dlt;
+        den += (double)g1[i] * g1[i];
+    }
+    *relerr = den > 0 ? sqrt(num / den) : sqrt(num);
+    rc = 0;
+free_all:
+    free(l1);
+    free(tm1);
+    free(t1);
+    free(m1);
+    free(x1);
+    free(lp);
+    free(tmp_);
+    free(tp);
+    free(mp);
+    free(xp);
+    free(g1);
+    free(gp);
+    recur_engine_free(e1);
+    recur_engine_free(ep);
+    return rc;
+}

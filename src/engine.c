@@ -89,6 +89,9 @@ struct recur_engine {
     size_t t0, t1, Bn;
     bool have_loss;
     size_t n_terms;
+    /* activation regulariser (recur_engine_set_act_reg) */
+    double act_reg;
+    bool act_reg_all;
 };
 
 static dirbuf_t *dirbuf(const recur_engine_t *e, size_t l, size_t d)
@@ -691,7 +694,7 @@ static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l,
 static void layer_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t l,
                            size_t d, const recur_real *X, size_t Tw, size_t B,
                            const unsigned char *mask, const recur_real *dY, const recur_real *dh0,
-                           recur_real *dX, recur_real beta)
+                           recur_real *dX, recur_real beta, double reg)
 {
     const size_t H = e->H, GH = e->G * H, BH = B * H, DH = e->D * H;
     const layer_params_t w = layer_params(e, params, l, d);
@@ -727,6 +730,13 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
             const recur_real *dyt = dY ? dY + t * B * DH + d * H : e->zrow;
             const size_t ldy = dY ? DH : 0;
             recur_real *dAh = a;
+            if (reg != 0) /* the regulariser's d / d h_t, on the state after step t */
+                for (size_t r = 0; r < B; r++)
+                    if (m[r] || e->act_reg_all) {
+                        const recur_real *hr = q->h + n * BH + r * H;
+                        for (size_t j = 0; j < H; j++)
+                            dh[r * H + j] += (recur_real)(reg * (double)hr[j]);
+                    }
             switch (e->cfg.cell) {
             case RECUR_CELL_RNN:
                 rnn_step_bwd(B, H, a, dh, dyt, ldy, next, m);
@@ -989,6 +999,33 @@ static void head_backward(recur_engine_t *e, const recur_real *params, recur_rea
     }
 }
 
+/* Sum over the top layer's directions and the window's steps of ||h_t||^2 (the state after
+ * step t), over the valid rows, or all rows when act_reg_all. */
+static double act_reg_sum(const recur_engine_t *e, size_t Tw, size_t B, const unsigned char *mask)
+{
+    const size_t H = e->H, BH = B * H;
+    double sum = 0;
+    for (size_t d = 0; d < e->D; d++) {
+        const dirbuf_t *q = dirbuf(e, e->L - 1, d);
+        for (size_t s = 0; s < Tw; s++) {
+            const size_t t = d ? Tw - 1 - s : s, n = next_slot(e, d, t, s);
+            for (size_t r = 0; r < B; r++)
+                if (mask[t * B + r] || e->act_reg_all)
+                    for (size_t j = 0; j < H; j++) {
+                        const double h = q->h[n * BH + r * H + j];
+                        sum += h * h;
+                    }
+        }
+    }
+    return sum;
+}
+
+void recur_engine_set_act_reg(recur_engine_t *e, double lambda, bool all_steps)
+{
+    e->act_reg = lambda;
+    e->act_reg_all = all_steps;
+}
+
 int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recur_batch_t *b,
                          size_t t0, size_t t1, bool train, gsl_rng *rng, double *loss,
                          size_t *n_terms)
@@ -1065,6 +1102,8 @@ int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recu
     int rc = head_forward(e, params, Tw, B, mask, loss != NULL, &ls, &nt);
     if (rc)
         return rc;
+    if (loss && e->act_reg > 0 && !e->infer) /* + lambda sum ||h_t||^2, per loss term as ls */
+        ls += e->act_reg * act_reg_sum(e, Tw, B, mask) / (nt > 0 ? (double)nt : 1.0);
     if (loss) {
         *loss = ls;
         e->have_loss = true;
@@ -1125,7 +1164,7 @@ int recur_engine_backward_norm(recur_engine_t *e, const recur_real *params, recu
             const bool none =
                 l == top && e->cfg.head == RECUR_HEAD_SEQ && e->cfg.pool == RECUR_POOL_LAST;
             layer_backward(e, params, grads, l, d, X, Tw, B, mask, none ? NULL : e->dy[l], dh0, dX,
-                           d == 0 ? 0 : 1);
+                           d == 0 ? 0 : 1, l == top ? 2 * e->act_reg / norm : 0);
         }
         if (l > 0 && e->drop[l - 1]) {
             recur_real *dy = e->dy[l - 1];

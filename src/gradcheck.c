@@ -113,6 +113,7 @@ int recur_gradcheck(const recur_config_t *cfg, const recur_real *params_in, cons
     recur_real *carry = NULL, *carry_next = NULL;
     if (!e || !params || !grads || !x || !dx || !tab)
         goto free_all;
+    recur_engine_set_act_reg(e, o->act_reg, o->act_reg_all);
     const size_t nc = recur_engine_carry_size(e);
     carry = calloc(nc, sizeof *carry);
     carry_next = calloc(nc, sizeof *carry_next);

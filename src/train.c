@@ -287,6 +287,8 @@ static int prepare(recur_trainer_t *tr, const recur_real *params, const recur_ba
     tr->rng = rng;
     tr->s_lo = 0;
     tr->s_n = S;
+    for (size_t s = 0; s < S; s++) /* the regulariser is part of training, not of evaluation */
+        recur_engine_set_act_reg(tr->sh[s].e, train ? tr->opts.act_reg : 0, tr->opts.act_reg_all);
     if (train && tr->ranks > 1) { /* this rank's contiguous slice of the shards */
         tr->s_lo = S * (size_t)tr->rank / (size_t)tr->ranks;
         tr->s_n = S * (size_t)(tr->rank + 1) / (size_t)tr->ranks - tr->s_lo;

@@ -102,5 +102,13 @@ ok = all(abs(x - 1.7) < 1e-5 for x in r) and np.all(b[H:2 * H] == 1.0) and not n
 sys.exit(0 if ok else 1)
 PY
 check "--spectral-radius 1.7 per gate block, GRU update-gate bias 1 (numpy)" '[ $? -eq 0 ]'
+# the padding lesson: a masked regulariser gives the gradient of each sequence alone; the
+# unmasked one (experiment-only switch) leaks, more with more padding
+"$RECUR" diagnose -m "$tmp/m.h5" --data $DATA --max-lag 1 --lyapunov-k 1 --tbptt 1 \
+    --padding 5,50 --act-reg 0.05 >"$tmp/p.tsv"
+check "padding_leak: masked regulariser exact (float rounding)" \
+    '[ "$(awk -F"\t" "\$1==\"padding_leak_masked\" && \$5 < 1e-5" "$tmp/p.tsv" | wc -l)" -eq 2 ]'
+check "padding_leak: unmasked leaks, growing with the padding" \
+    'awk -F"\t" "\$1==\"padding_leak_unmasked\" {v[\$4]=\$5} END {exit !(v[5] > 1e-3 && v[50] > 2 * v[5])}" "$tmp/p.tsv"'
 [ $fail -eq 0 ] && echo "cli_diagnose.sh: all checks passed"
 exit $fail

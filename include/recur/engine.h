@@ -124,6 +124,16 @@ bool recur_engine_is_inference(const recur_engine_t *e);
 void recur_engine_free(recur_engine_t *e);
 const recur_config_t *recur_engine_config(const recur_engine_t *e);
 
+/* Activation regulariser (Merity et al. 2017, "activation regularization"): adds
+ * lambda sum_t ||h_t||^2 over the top layer's states (both directions) at the valid steps of
+ * the window to the window's loss, per loss term like the loss itself: the objective is
+ * (sum of the loss terms + lambda sum ||h_t||^2) / norm (the trainer skips windows without
+ * loss terms, and their regulariser with them). lambda = 0 (the default) turns it off. all_steps is
+ * an experiment-only switch that reproduces a common bug: the sum also runs over padded steps,
+ * whose state is the carried state of the sequence's last valid step, so that padding leaks
+ * gradient into real steps. Training engines only (the inference engine keeps no states). */
+void recur_engine_set_act_reg(recur_engine_t *e, double lambda, bool all_steps);
+
 /* Forward over steps [t0, t1) of batch b (t1 - t0 <= T_max, b->B <= B_max). t0 == 0 starts
  * from the zero state; t0 > 0 continues from the state carried by the previous window of the
  * same batch. train enables dropout (drawn from rng; rng may be NULL when dropout is 0).

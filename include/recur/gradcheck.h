@@ -14,6 +14,8 @@ typedef struct {
     size_t max_checks; /* per tensor; 0 = every element */
     bool verbose;      /* log each mismatch (up to 10) */
     double corrupt;    /* testing the checker: added to the analytic d loss / d params[0] */
+    double act_reg;    /* activation regulariser lambda (recur_engine_set_act_reg; 0 = off) */
+    bool act_reg_all;  /* ... over padded steps too (the experiment-only switch) */
 } recur_gradcheck_opts_t;
 
 /* An element whose central difference disagrees is not a failure when the loss has a kink

@@ -40,6 +40,8 @@ typedef struct {
                                   in shard order on every rank, so results are bit-identical
                                   for any number of ranks (else: an all-reduce of per-rank
                                   sums); dropout then draws from one stream per shard */
+    double act_reg;   /* activation regulariser lambda (recur_engine_set_act_reg; 0 = off) */
+    bool act_reg_all; /* experiment-only: the regulariser over padded steps too */
     /* Called after every update attempted (NULL = none); a non-zero return stops training
      * with that code. */
     int (*on_update)(void *ctx, const recur_update_info_t *u);
