@@ -54,6 +54,11 @@ static void usage(FILE *fp)
         "count one half (the trapezoid rule). AUPRC: average precision (sklearn's definition,\n"
         "no interpolation). 'nan' where a value is undefined (e.g. no record of a class).\n"
         "\n"
+        "Other models (regression, step heads; e.g. `recur simulate adding|copy`) are scored\n"
+        "on an encoded dataset (--data) by their own loss: rows mse (regression: mean squared\n"
+        "error per target) or loss (mean cross-entropy per term), accuracy (step classifiers:\n"
+        "share of labelled steps whose largest output is the label), terms and records.\n"
+        "\n"
         "Options:\n"
         "  -m, --model MODEL       the classifier\n"
         "  -o, --output FILE       write the TSV to FILE (default: standard output)\n"
@@ -161,6 +166,57 @@ static void row_count(FILE *fp, const char *metric, const char *cls, uint64_t v)
     fprintf(fp, "%s\t%s\t%llu\n", metric, cls, (unsigned long long)v);
 }
 
+/* Models other than sequence classifiers, on an encoded dataset: the model's own loss (MSE for
+ * regression), the number of terms and, for step classifiers, the accuracy per labelled step. */
+static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, char *argv[])
+{
+    const recur_config_t *cfg = recur_model_config(mod);
+    recur_dataset_t *ds = recur_dataset_load(o->in.data);
+    double loss, acc;
+    size_t terms;
+    int rc = RECUR_EXIT_ERROR;
+    if (!ds)
+        return rc;
+    if (ds->F != cfg->input_size || ds->head != cfg->head || ds->task != cfg->task ||
+        ds->O != cfg->num_outputs) {
+        recur_error("%s: a %s dataset of %zu features and %zu outputs (%s head) does not fit %s "
+                    "(%s, %zu features, %zu outputs, %s head)",
+                    o->in.data, recur_task_name(ds->task), ds->F, ds->O, recur_head_name(ds->head),
+                    o->model, recur_task_name(cfg->task), cfg->input_size, cfg->num_outputs,
+                    recur_head_name(cfg->head));
+        goto free_ds;
+    }
+    recur_blas_set_threads((int)o->threads);
+    if (recur_metrics_dataset_loss(cfg, recur_model_params_const(mod), ds, o->batch_size, &loss,
+                                   &terms, &acc) != 0)
+        goto free_ds;
+    FILE *fp = o->out && strcmp(o->out, "-") != 0 ? fopen(o->out, "w") : stdout;
+    if (!fp) {
+        recur_error("%s: cannot open: %s", o->out, strerror(errno));
+        goto free_ds;
+    }
+    char cmdline[4096];
+    recur_cli_join(cmdline, sizeof cmdline, argc, argv);
+    fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
+    fprintf(fp, "# model %s: %s, %s head, %s H %zu L %zu%s\n", o->model, recur_task_name(cfg->task),
+            recur_head_name(cfg->head), recur_cell_name(cfg->cell), cfg->hidden_size,
+            cfg->num_layers, cfg->bidirectional ? " bidirectional" : "");
+    fprintf(fp, "metric\tclass\tvalue\n");
+    fprintf(fp, "%s\tall\t%.9g\n", cfg->task == RECUR_TASK_REGRESS ? "mse" : "loss", loss);
+    if (cfg->task == RECUR_TASK_CLASSIFY)
+        fprintf(fp, "accuracy\tall\t%.9g\n", acc);
+    fprintf(fp, "terms\tall\t%zu\n", terms);
+    fprintf(fp, "records\tall\t%zu\n", ds->N);
+    const int bad = ferror(fp);
+    if ((fp != stdout ? fclose(fp) : fflush(fp)) != 0 || bad)
+        recur_error("%s: cannot write: %s", o->out ? o->out : "-", strerror(errno));
+    else
+        rc = RECUR_EXIT_OK;
+free_ds:
+    recur_dataset_free(ds);
+    return rc;
+}
+
 static void print_metrics(FILE *fp, const recur_metrics_t *m, const char *const *classes)
 {
     fputs("metric\tclass\tvalue\n", fp);
@@ -230,9 +286,13 @@ int main_eval(int argc, char *argv[])
     if (o.in.n_in && recur_dna_model_check(mod, o.model) != 0)
         goto out;
     if (cfg->head != RECUR_HEAD_SEQ || cfg->task == RECUR_TASK_REGRESS) {
-        recur_error("%s: a %s model with a %s head; eval takes classifiers with one output "
-                    "per record",
-                    o.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
+        if (!o.in.data) {
+            recur_error("%s: a %s model with a %s head; raw inputs need a classifier with one "
+                        "output per record (give --data FILE)",
+                        o.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
+            goto out;
+        }
+        rc = eval_loss(&o, mod, argc, argv);
         goto out;
     }
     size_t nc = 0;

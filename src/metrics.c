@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <recur/dataset.h>
 #include <recur/dna.h>
 #include <recur/metrics.h>
 
@@ -455,5 +456,63 @@ out:
     free(flip);
     free(ids);
     free(order);
+    return rc;
+}
+
+int recur_metrics_dataset_loss(const recur_config_t *cfg, const recur_real *params,
+                               const recur_dataset_t *ds, size_t B, double *loss, size_t *terms,
+                               double *accuracy)
+{
+    const size_t O = cfg->num_outputs;
+    const bool cls = cfg->task == RECUR_TASK_CLASSIFY, step = cfg->head == RECUR_HEAD_STEP;
+    if (ds->F != cfg->input_size || ds->task != cfg->task || ds->head != cfg->head || ds->O != O ||
+        B == 0 || ds->N == 0 || ds->T == 0) {
+        recur_error("dataset loss: the data do not fit the model");
+        return RECUR_EINVAL;
+    }
+    B = B < ds->N ? B : ds->N;
+    int rc = RECUR_ENOMEM;
+    recur_engine_t *e = recur_engine_alloc_inference(cfg, ds->T, B);
+    recur_dataset_batch_t *bb = recur_dataset_batch_alloc(ds, ds->T, B);
+    size_t *idx = malloc(B * sizeof *idx);
+    double sum = 0;
+    size_t n = 0, right = 0, judged = 0;
+    if (!e || !bb || !idx)
+        goto free_all;
+    for (size_t r0 = 0; r0 < ds->N; r0 += B) {
+        const size_t nb = ds->N - r0 < B ? ds->N - r0 : B;
+        recur_batch_t b;
+        double l;
+        size_t nt;
+        for (size_t i = 0; i < nb; i++)
+            idx[i] = r0 + i;
+        if ((rc = recur_dataset_batch(ds, idx, nb, bb, &b)) ||
+            (rc = recur_engine_forward(e, params, &b, 0, b.T, false, NULL, &l, &nt)))
+            goto free_all;
+        sum += l * (double)nt;
+        n += nt;
+        if (!cls)
+            continue;
+        size_t rows;
+        const recur_real *z = recur_engine_outputs(e, &rows); /* (rows, O) logits */
+        for (size_t k = 0; k < rows; k++) {
+            const int32_t y = b.labels[k];
+            if (y < 0 || (step && !b.mask[k]))
+                continue;
+            size_t im = 0;
+            for (size_t j = 1; j < O; j++)
+                im = z[k * O + j] > z[k * O + im] ? j : im;
+            right += im == (size_t)y;
+            judged++;
+        }
+    }
+    *loss = n ? sum / (double)n : NAN;
+    *terms = n;
+    *accuracy = cls && judged ? (double)right / (double)judged : NAN;
+    rc = 0;
+free_all:
+    free(idx);
+    recur_dataset_batch_free(bb);
+    recur_engine_free(e);
     return rc;
 }

@@ -71,4 +71,14 @@ int recur_metrics_predict(const recur_config_t *cfg, const recur_real *params,
                           const recur_dataset_t *ds, const size_t *idx, size_t n, size_t B,
                           bool revcomp_average, double *p) RECUR_WUR;
 
+/* The model's own loss on every row of ds (its data kind must fit cfg): the mean over the loss
+ * terms (cross-entropy per label, BCE per target, squared error per target for regression;
+ * per record with the sequence head, per valid step with the step head), full BPTT windows,
+ * dropout off, rows in order in batches of at most B. *terms gets the number of terms and, for
+ * classify, *accuracy the share of terms whose largest logit is the label (NaN otherwise).
+ * 0, or a negative code (logged). */
+int recur_metrics_dataset_loss(const recur_config_t *cfg, const recur_real *params,
+                               const recur_dataset_t *ds, size_t B, double *loss, size_t *terms,
+                               double *accuracy) RECUR_WUR;
+
 #endif
