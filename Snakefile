@@ -19,6 +19,7 @@ include: "pipelines/train.smk"
 include: "pipelines/evaluate.smk"
 include: "pipelines/plots.smk"
 include: "pipelines/summary.smk"
+include: "pipelines/experiments.smk"
 
 
 rule all:

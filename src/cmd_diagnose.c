@@ -13,6 +13,8 @@
 #include <recur/diagnose.h>
 #include <recur/model.h>
 
+#include "cmd_diagnose_ref.h"
+
 enum {
     OPT_DATA = RECUR_CLI_FIRST_FREE,
     OPT_MAX_LAG,
@@ -30,6 +32,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: recur diagnose -m MODEL --data FILE [options]\n"
             "       recur diagnose --train-log GRADLOG [-m MODEL --data FILE] [options]\n"
+            "       recur diagnose euler [options]   (an RNN as forward Euler: see its --help)\n"
+            "       recur diagnose linear [options]  (the linear-RNN reference, timed)\n"
             "\n"
             "Measures how the gradient flows through time in MODEL on the first records of an\n"
             "encoded dataset (--data, as `recur train` reads), and prints long-format TSV:\n"
@@ -150,6 +154,11 @@ int main_diagnose(int argc, char *argv[])
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
+    /* the reference experiments that need no model or data */
+    if (argc > 1 && strcmp(argv[1], "euler") == 0)
+        return diagnose_euler_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "linear") == 0)
+        return diagnose_linear_main(argc - 1, argv + 1);
     const char *model_path = NULL, *data_path = NULL, *out_path = NULL, *train_log = NULL;
     size_t batch = 32, max_lag = 50, lyap_k = 10, max_seqs = 8;
     size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6, pads[32], np = 0;
