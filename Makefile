@@ -46,13 +46,13 @@ DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopen
             check samtools hdf5-tools python3-torch python3-h5py python3-numpy \
             snakemake python3-matplotlib python3-pygments libopenmpi-dev openmpi-bin
 
-.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo check-build
+.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo experiments check-build
 .DELETE_ON_ERROR:
 
 all: $(BIN)
 
 help:
-	@echo "targets: all (default) test deps sanitize lint bench clean install demo"
+	@echo "targets: all (default) test deps sanitize lint bench clean install demo experiments"
 
 $(O)/obj/%.o: src/%.c $(HDR) | $(O)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
@@ -187,6 +187,13 @@ demo: deps
 	snakemake --cores $$(nproc) --configfile $(DEMO_CONFIG)
 	@echo "make demo: results in results/demo/ (one directory per experiment and run)"
 	@echo "make demo: report in results/demo/report.html"
+
+# The BPTT experiments (pipelines/experiments.smk, pipelines/config/bptt/default.yaml): about
+# half an hour on 2 cores; tables, figures and results/experiments/summary.tsv.
+experiments: deps
+	$(MAKE) all
+	snakemake --cores $$(nproc) results/experiments/summary.tsv
+	@echo "make experiments: results in results/experiments/, summary in results/experiments/summary.tsv"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -514,7 +514,8 @@ static void train_usage(FILE *fp)
         "                          loss (default: those of the last epoch)\n"
         "  --seed N                seed of the one generator (weights, shuffling, dropout)\n"
         "  --no-shuffle            samples in order every epoch\n"
-        "  -@, --threads N         OpenBLAS threads (default 1)\n"
+        "  -@, --threads N         threads running the batch's shards of 32 sequences (the\n"
+        "                          results do not depend on N; default 1)\n"
         "  --max-bad-steps N       consecutive non-finite updates that stop training (10)\n"
         "\n"
         "Output:\n"
@@ -817,7 +818,8 @@ int main_train_series(int argc, char *argv[])
     const size_t P = recur_param_count(&cfg), N = ds->N;
     const size_t B = o.batch_size < N ? o.batch_size : N;
     const size_t T_max = dv && dv->T > ds->T ? dv->T : ds->T;
-    const recur_train_opts_t to = {.tbptt = o.tbptt, .max_bad_steps = o.max_bad_steps};
+    const recur_train_opts_t to = {
+        .tbptt = o.tbptt, .max_bad_steps = o.max_bad_steps, .threads = o.threads};
     rng = gsl_rng_alloc(gsl_rng_mt19937);
     params = malloc(P * sizeof *params);
     best = malloc(P * sizeof *best);
@@ -853,6 +855,7 @@ int main_train_series(int argc, char *argv[])
 
     double best_val = INFINITY;
     size_t best_epoch = 0, since_best = 0, epochs_run = 0;
+    double run_seconds = 0;
     for (size_t epoch = 1; epoch <= o.epochs; epoch++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -897,10 +900,14 @@ int main_train_series(int argc, char *argv[])
         } else {
             since_best++;
         }
-        recur_info("epoch %zu/%zu loss %.4f val_loss %.4f grad_norm %.3g (max %.3g) clipped %zu "
-                   "skipped %zu %.1f s%s",
-                   epoch, o.epochs, loss, vloss, gmean, updates ? gmax : NAN, clipped, skipped,
-                   seconds(&t0, &t1), best_epoch == epoch && dv && o.keep_best ? " *" : "");
+        /* ETA: the mean time of the epochs so far, times the epochs left */
+        run_seconds += seconds(&t0, &t1);
+        recur_info("epoch %zu/%zu loss %.4f val_loss %.4f%s grad_norm %.3g (max %.3g) clipped %zu "
+                   "skipped %zu %.1f s, ETA %.0f s",
+                   epoch, o.epochs, loss, vloss,
+                   best_epoch == epoch && dv && o.keep_best ? " *" : "", gmean,
+                   updates ? gmax : NAN, clipped, skipped, seconds(&t0, &t1),
+                   run_seconds / (double)epoch * (double)(o.epochs - epoch));
         if (log) {
             fprintf(log, "{\"epoch\":%zu", epoch);
             json_number(log, "loss", loss);
