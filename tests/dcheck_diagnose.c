@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
+
 #include <recur/diagnose.h>
 #include <recur/synth.h>
 
@@ -179,6 +181,50 @@ START_TEST(test_lyapunov_and_norms_closed_form)
 }
 END_TEST
 
+/* An orthogonal recurrent matrix at h = 0 (no input weights, no biases: the tanh RNN is then
+ * linear): every Lyapunov exponent is 0 and every Jacobian-product norm 1; rescaled to spectral
+ * radius r (recur_init_t.spectral_radius), every exponent is log r and the norms r^lag. Loop:
+ * 0 orthogonal, 1 orthogonal rescaled to 0.8. */
+START_TEST(test_orthogonal_zero_exponents)
+{
+    const recur_config_t cfg = cfg_of(RECUR_CELL_RNN, 1, false, RECUR_HEAD_SEQ);
+    const size_t H = 5, T = 40, B = 2, P = recur_param_count(&cfg);
+    const double r = _i ? 0.8 : 1.0;
+    recur_real *params = malloc(P * sizeof *params);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 17);
+    const recur_init_t init = {.orthogonal_hh = true, .spectral_radius = _i ? 0.8 : 0};
+    ck_assert_int_eq(recur_param_init(&cfg, &init, params, rng), 0);
+    recur_tensor_t tab[6];
+    recur_tensor_table(&cfg, tab);
+    for (size_t k = 0; k < 6; k++) /* all but weight_hh_l0 to 0 */
+        if (k != 1)
+            memset(params + tab[k].offset, 0, tab[k].numel * sizeof *params);
+    /* not a diagonal matrix: the test is not the closed form above in disguise */
+    double off = 0;
+    for (size_t i = 0; i < H; i++)
+        for (size_t j = 0; j < H; j++)
+            off += i != j ? fabs((double)params[tab[1].offset + i * H + j]) : 0;
+    ck_assert_double_gt(off, 0.5);
+    recur_real x[40 * 2 * 3];
+    unsigned char m[40 * 2];
+    for (size_t i = 0; i < T * B * 3; i++)
+        x[i] = (recur_real)gsl_ran_gaussian(rng, 1.0);
+    for (size_t i = 0; i < T * B; i++)
+        m[i] = 1;
+    const recur_batch_t b = {T, B, x, m, NULL, NULL, NULL};
+    double ly[5], nrm[20];
+    ck_assert_int_eq(recur_diag_lyapunov(&cfg, params, &b, 0, 0, 5, 0, ly), 0);
+    for (size_t i = 0; i < H; i++)
+        ck_assert_double_eq_tol(ly[i], log(r), 1e-10);
+    ck_assert_int_eq(recur_diag_jacobian_norms(&cfg, params, &b, 0, 0, 20, 0, nrm), 0);
+    for (size_t lag = 1; lag <= 20; lag++)
+        ck_assert_double_eq_tol(nrm[lag - 1], pow(r, (double)lag), 1e-10);
+    gsl_rng_free(rng);
+    free(params);
+}
+END_TEST
+
 /* Truncation with K >= T is no truncation; with K < T the bias is measurable. */
 START_TEST(test_tbptt_bias_limits)
 {
@@ -213,6 +259,7 @@ int main(void)
     tcase_add_loop_test(tc, test_forward_matches_engine, 0, 3);
     tcase_add_loop_test(tc, test_chain_rule_matches_engine, 0, 2);
     tcase_add_test(tc, test_lyapunov_and_norms_closed_form);
+    tcase_add_loop_test(tc, test_orthogonal_zero_exponents, 0, 2);
     tcase_add_loop_test(tc, test_tbptt_bias_limits, 0, 3);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
