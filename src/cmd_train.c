@@ -28,6 +28,7 @@
 #include <recur/optim.h>
 #include <recur/train.h>
 
+#include "cmd_progress.h"
 #include "cmd_series.h"
 
 /* Length bucketing: records are sorted by length within shuffled chunks of this many batches. */
@@ -1551,6 +1552,8 @@ int main_train(int argc, char *argv[])
     sigaction(SIGUSR1, &sa, NULL);
     size_t since_ckpt = 0;
     double run_seconds = 0;
+    progress_t prog;
+    progress_init(&prog, !o.quiet && rank == 0);
     for (size_t epoch = start_epoch; epoch <= o.epochs; epoch++) {
         glog.epoch = epoch;
         struct timespec t0, t1;
@@ -1609,6 +1612,15 @@ int main_train(int argc, char *argv[])
             e.grad_norm_max =
                 st.grad_norm_max > e.grad_norm_max ? st.grad_norm_max : e.grad_norm_max;
             since_ckpt += st.updates;
+            if (prog.on) { /* this epoch's pace for its rest, the mean epoch for the others */
+                struct timespec tn;
+                clock_gettime(CLOCK_MONOTONIC, &tn);
+                const double el = seconds(&t0, &tn), left = (double)(n_batches - bi - 1);
+                const double whole = el / (double)(bi + 1) * (double)n_batches;
+                progress_draw(&prog, "train", epoch, o.epochs, bi + 1, n_batches,
+                              e.terms ? e.loss_sum / (double)e.terms : NAN,
+                              el / (double)(bi + 1) * left + whole * (double)(o.epochs - epoch));
+            }
             if (ranks > 1) { /* the ranks act on a signal together, at the same batch */
                 double sig[2] = {got_term, got_usr1};
                 if (recur_dist_sum_double(sig, 2) != 0)
@@ -1618,6 +1630,7 @@ int main_train(int argc, char *argv[])
             }
             if (got_term || got_usr1 || (o.checkpoint_every && since_ckpt >= o.checkpoint_every)) {
                 const cursor_t k = {epoch, bi + 1, ep_rng, &e, best_loss, since_best, &best};
+                progress_clear(&prog);
                 if (glog.fp && fflush(glog.fp) != 0) { /* its lines must reach the checkpoint */
                     recur_error("%s: cannot write: %s", glog.path, strerror(errno));
                     goto out;
@@ -1648,6 +1661,7 @@ int main_train(int argc, char *argv[])
                 since_best++;
             }
         }
+        progress_clear(&prog);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         e.seconds = seconds(&t0, &t1);
         /* ETA: the mean time of this process's epochs so far, times the epochs left */

@@ -73,7 +73,7 @@ done <<'EOF'
 2|err1|recur train: --lr: expected a number|train --data @DATA@ -o @TMP@/m.h5 --lr -1
 2|err1|recur train: --lr: expected a number|train --data @DATA@ -o @TMP@/m.h5 --lr x
 2|err1|recur train: --lr: expected a number|train --data @DATA@ -o @TMP@/m.h5 --lr 0
-2|err1|recur train: --epochs: expected an integer in 1..|train --data @DATA@ -o @TMP@/m.h5 --epochs 0
+2|err1|recur train: --epochs: expected an integer in 0..|train --data @DATA@ -o @TMP@/m.h5 --epochs -1
 2|err1|recur train: --batch-size: expected an integer in 1..|train --data @DATA@ -o @TMP@/m.h5 --batch-size 0
 2|err1|recur train: --optimizer: expected sgd, adam or adamw, got 'lbfgs'|train --data @DATA@ -o @TMP@/m.h5 --optimizer lbfgs
 2|err1|recur train: --dropout: expected a number in [0|train --data @DATA@ -o @TMP@/m.h5 --dropout 1
@@ -203,6 +203,22 @@ elif dump_weights "$tmp/s1.h5" >"$tmp/w1"; then
     fi
 else
     echo "cli_train.sh: weight comparison skipped (neither h5dump nor h5py)"
+fi
+
+# The live progress line: only when stderr is a terminal (a pseudo-terminal from script(1)),
+# never with -q, never into a file.
+rows=$((rows + 1))
+$RECUR train --data $DATA --hidden 4 --epochs 2 -o "$tmp/prog.h5" 2>"$tmp/err" >/dev/null
+grep -q "batches" "$tmp/err" && failed "progress line written to a file"
+if command -v script >/dev/null 2>&1; then
+    rows=$((rows + 2))
+    script -qc "$RECUR train --data $DATA --hidden 4 --epochs 2 -o $tmp/prog.h5" /dev/null \
+        >"$tmp/tty" 2>&1
+    grep -q "epoch 2/2 \[=*\] 2/2 batches" "$tmp/tty" ||
+        failed "no progress line on a terminal ($(tr '\r' '\n' <"$tmp/tty" | head -3))"
+    script -qc "$RECUR train --data $DATA --hidden 4 --epochs 2 -q -o $tmp/prog.h5" /dev/null \
+        >"$tmp/tty" 2>&1
+    grep -q "batches" "$tmp/tty" && failed "progress line with -q"
 fi
 
 if [ "$fail" -ne 0 ]; then
