@@ -61,6 +61,11 @@ if [ -n "$ACCOUNTING" ]; then
         nohup mysqld_safe >/var/log/slurm/mysqld.log 2>&1 &
         for i in $(seq 1 30); do mysql -e "select 1" >/dev/null 2>&1 && break; sleep 1; done
     fi
+    # A fresh database when slurmdbd starts: stop_cluster.sh clears slurmctld's state, so job
+    # ids start again at 1, and `sacct -j ID` (how Snakemake's --slurm executor follows a job;
+    # over all time) would answer with an earlier run's job of the same id, COMPLETED, until
+    # the new job reaches the database - Snakemake would take a job just submitted for done.
+    pgrep -x slurmdbd >/dev/null || mysql -e "DROP DATABASE IF EXISTS slurm_acct_db;"
     mysql -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
         CREATE OR REPLACE USER 'slurm'@'localhost' IDENTIFIED BY 'recur-test';
         GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
