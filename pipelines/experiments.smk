@@ -56,9 +56,9 @@ def _train_bopts(*sections):
 BRUNS = {}
 
 
-def _brun(exp, name, task, T, opts, diag=None):
-    BRUNS[exp + "/" + name] = {"task": task, "T": int(T), "options": _bopts(opts),
-                              "diagnose": diag}
+def _brun(exp, name, task, T, opts, diag=None, delay=0):
+    BRUNS[exp + "/" + name] = {"task": task, "T": int(T), "delay": int(delay),
+                               "options": _bopts(opts), "diagnose": diag}
 
 
 for _T in BPTT["adding"]["T"]:
@@ -102,6 +102,13 @@ for _s in SEEDS:
             _diag = ["--max-lag", "1", "--lyapunov-k", "1", "--tbptt",
                      ",".join(str(k) for k in _TR["bias_K"])]
         _brun("truncation", "K{}_s{}".format(_K, _s), "adding", _TR["T"], _o, _diag)
+        # the same windows when both markers lie more than `delay` steps before the loss
+        _dl = _TR["delayed"]
+        _o = _train_bopts(_TR.get("train"), {"seed": _s})
+        if _K < _dl["T"] + _dl["delay"]:
+            _o["tbptt"] = _K
+        _brun("truncation", "delayed_K{}_s{}".format(_K, _s), "adding", _dl["T"], _o,
+              delay=_dl["delay"])
 _CL = BPTT["clipping"]
 for _s in SEEDS:
     for _c in _CL["clip"]:
@@ -124,26 +131,31 @@ def _brun_dir(run):
 
 
 rule bptt_data:
-    """A synthetic task with a known answer (recur simulate), one file per task, T and split."""
+    """A synthetic task with a known answer (recur simulate), one file per task, T, delay
+    (_D<steps>, adding only) and split."""
     output:
-        XR + "/data/{task}_T{T}_{split}.h5",
+        XR + "/data/{task}_T{T}{dsuf}_{split}.h5",
     params:
         n=lambda w: BPTT["data"][w.split],
-        seed=lambda w: 1000000 * _SPLIT_SEED[w.split] + 1000 * _TASK_SEED[w.task] + int(w.T),
+        seed=lambda w: 1000000 * _SPLIT_SEED[w.split] + 1000 * _TASK_SEED[w.task] + int(w.T)
+        + 100000 * int(w.dsuf[2:] or 0),
+        delay=lambda w: "--delay " + w.dsuf[2:] if w.dsuf else "",
     wildcard_constraints:
         task="adding|copy",
         split="train|val|test",
         T=r"\d+",
+        dsuf=r"(_D\d+)?",
     input:
         recur=RECUR,
     shell:
-        "{input.recur} simulate {wildcards.task} -n {params.n} -T {wildcards.T} "
+        "{input.recur} simulate {wildcards.task} -n {params.n} -T {wildcards.T} {params.delay} "
         "--seed {params.seed} -o {output}"
 
 
 def _bdata(run, split):
     r = BRUNS[run]
-    return "{}/data/{}_T{}_{}.h5".format(XR, r["task"], r["T"], split)
+    dsuf = "_D{}".format(r["delay"]) if r["delay"] else ""
+    return "{}/data/{}_T{}{}_{}.h5".format(XR, r["task"], r["T"], dsuf, split)
 
 
 # ---- training, evaluation, diagnostics per run -----------------------------------------------

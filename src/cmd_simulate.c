@@ -9,7 +9,7 @@
 #include <recur/cli.h>
 #include <recur/simulate.h>
 
-enum { OPT_DISTANCE = RECUR_CLI_FIRST_FREE, OPT_SEED };
+enum { OPT_DISTANCE = RECUR_CLI_FIRST_FREE, OPT_SEED, OPT_DELAY };
 
 static void usage(FILE *fp)
 {
@@ -21,6 +21,8 @@ static void usage(FILE *fp)
             "          ones, one in each half; target the sum of the two marked numbers\n"
             "          (Le et al. 2015, Arjovsky et al. 2016). A constant predictor's MSE is\n"
             "          0.167. Regression, sequence head. FILE: an encoded dataset (HDF5).\n"
+            "          --delay D appends D unmarked steps: the markers then lie more than D\n"
+            "          steps before the loss (T + D steps in all).\n"
             "  copy    10 symbols from an alphabet of 8, T blanks (the last one a delimiter),\n"
             "          then 10 blanks during which the symbols must be repeated (Arjovsky et\n"
             "          al. 2016): T + 20 steps, 10 input channels, 9 classes per step; the\n"
@@ -38,6 +40,7 @@ static void usage(FILE *fp)
             "  -T N                    length T as above (default 100)\n"
             "  --distance D            motif: bases between the site's end and the sequence end\n"
             "                          (default 0)\n"
+            "  --delay D               adding: unmarked steps after the T (default 0)\n"
             "  --seed N                seed (default 1)\n"
             "  -o FILE                 output (required)\n"
             "  -h, --help              this text\n"
@@ -72,11 +75,12 @@ static int write_fasta(const char *path, const char *seqs, size_t from, size_t t
 int main_simulate(int argc, char *argv[])
 {
     static const struct option longopts[] = {{"distance", required_argument, NULL, OPT_DISTANCE},
+                                             {"delay", required_argument, NULL, OPT_DELAY},
                                              {"seed", required_argument, NULL, OPT_SEED},
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    size_t N = 1000, T = 100, distance = 0;
+    size_t N = 1000, T = 100, distance = 0, delay = 0;
     unsigned long seed = 1;
     const char *out = NULL;
     int c;
@@ -92,6 +96,9 @@ int main_simulate(int argc, char *argv[])
             break;
         case OPT_DISTANCE:
             bad = recur_cli_size("--distance", optarg, 0, (size_t)1 << 24, &distance);
+            break;
+        case OPT_DELAY:
+            bad = recur_cli_size("--delay", optarg, 0, (size_t)1 << 24, &delay);
             break;
         case OPT_SEED:
             bad = recur_cli_ulong("--seed", optarg, &seed);
@@ -119,6 +126,10 @@ int main_simulate(int argc, char *argv[])
         recur_error("unknown task '%s': adding, copy or motif", task);
         return RECUR_EXIT_USAGE;
     }
+    if (delay && strcmp(task, "adding") != 0) {
+        recur_error("--delay is for the adding task");
+        return RECUR_EXIT_USAGE;
+    }
     int rc = RECUR_EXIT_ERROR;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     recur_dataset_t *ds = NULL;
@@ -143,7 +154,8 @@ int main_simulate(int argc, char *argv[])
             write_fasta(neg, seqs, (N + 1) / 2, N, T, "background") != 0)
             goto done;
     } else {
-        ds = strcmp(task, "adding") == 0 ? recur_sim_adding(N, T, rng) : recur_sim_copy(N, T, rng);
+        ds = strcmp(task, "adding") == 0 ? recur_sim_adding_delayed(N, T, delay, rng)
+                                         : recur_sim_copy(N, T, rng);
         if (!ds || recur_dataset_save(ds, out) != 0)
             goto done;
     }

@@ -6,21 +6,27 @@
 
 recur_dataset_t *recur_sim_adding(size_t N, size_t T, gsl_rng *rng)
 {
-    if (N == 0 || T < 2) {
+    return recur_sim_adding_delayed(N, T, 0, rng);
+}
+
+recur_dataset_t *recur_sim_adding_delayed(size_t N, size_t T, size_t delay, gsl_rng *rng)
+{
+    if (N == 0 || T < 2 || delay > ((size_t)1 << 24)) {
         recur_error("adding: needs at least one sequence of at least 2 steps");
         return NULL;
     }
+    const size_t L = T + delay;
     recur_dataset_t *ds =
-        recur_dataset_alloc(RECUR_TASK_REGRESS, RECUR_HEAD_SEQ, N, T, 2, 1, false);
+        recur_dataset_alloc(RECUR_TASK_REGRESS, RECUR_HEAD_SEQ, N, L, 2, 1, false);
     if (!ds)
         return NULL;
     const size_t half = T / 2;
     for (size_t n = 0; n < N; n++) {
-        float *x = ds->x + n * T * 2; /* (T, 2): value, marker */
-        for (size_t t = 0; t < T; t++) {
+        float *x = ds->x + n * L * 2; /* (L, 2): value, marker */
+        for (size_t t = 0; t < L; t++) {
             x[2 * t] = (float)gsl_rng_uniform(rng);
             x[2 * t + 1] = 0;
-            ds->mask[n * T + t] = 1;
+            ds->mask[n * L + t] = 1;
         }
         const size_t a = gsl_rng_uniform_int(rng, half);
         const size_t b = half + gsl_rng_uniform_int(rng, T - half);

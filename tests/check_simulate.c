@@ -46,6 +46,49 @@ START_TEST(test_adding)
 }
 END_TEST
 
+/* --delay: D unmarked steps after the T, both markers in the first T, the targets their sum. */
+START_TEST(test_adding_delayed)
+{
+    gsl_rng *r0 = gsl_rng_alloc(gsl_rng_mt19937), *r1 = gsl_rng_alloc(gsl_rng_mt19937);
+    const size_t N = 200, T = 20, D = 15, L = T + D;
+    recur_dataset_t *a = recur_sim_adding(N, T, r0);
+    recur_dataset_t *b = recur_sim_adding_delayed(N, T, D, r1);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(b->T, L);
+    ck_assert_int_eq(recur_dataset_validate(b), 0);
+    for (size_t n = 0; n < N; n++) {
+        double sum = 0;
+        size_t marks = 0;
+        for (size_t t = 0; t < L; t++) {
+            const float *x = b->x + (n * L + t) * 2;
+            ck_assert(x[0] >= 0 && x[0] < 1);
+            ck_assert(b->mask[n * L + t] == 1);
+            if (x[1] == 1) {
+                ck_assert_uint_lt(t, T); /* more than D steps before the last */
+                sum += x[0];
+                marks++;
+            }
+        }
+        ck_assert_uint_eq(marks, 2);
+        ck_assert_double_eq_tol(b->targets[n], sum, 1e-6);
+    }
+    recur_dataset_free(a);
+    recur_dataset_free(b);
+    /* delay 0 is the plain task, draw for draw */
+    gsl_rng_set(r0, 9);
+    gsl_rng_set(r1, 9);
+    a = recur_sim_adding(N, T, r0);
+    b = recur_sim_adding_delayed(N, T, 0, r1);
+    ck_assert_mem_eq(a->x, b->x, N * T * 2 * sizeof *a->x);
+    ck_assert_mem_eq(a->targets, b->targets, N * sizeof *a->targets);
+    recur_dataset_free(a);
+    recur_dataset_free(b);
+    gsl_rng_free(r0);
+    gsl_rng_free(r1);
+}
+END_TEST
+
 START_TEST(test_copy)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
@@ -129,6 +172,7 @@ int main(void)
     TCase *tc = tcase_create("tasks");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_adding);
+    tcase_add_test(tc, test_adding_delayed);
     tcase_add_test(tc, test_copy);
     tcase_add_test(tc, test_motif);
     suite_add_tcase(s, tc);

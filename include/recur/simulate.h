@@ -4,6 +4,8 @@
  *           T numbers U(0, 1) and a marker that is 1 at exactly two steps, one in each half
  *           (first half [0, T/2), second [T/2, T)); target: the sum of the two marked numbers.
  *           Regression with a sequence head; predicting the constant 1 gives MSE 1/6 = 0.167.
+ *           With a delay D, D more steps follow (numbers U(0, 1), marker 0), so that both
+ *           markers lie more than D steps before the loss: a dependency longer than D.
  *   copy    (Arjovsky et al. 2016): 10 symbols drawn from an alphabet of 8 (classes 1..8), T
  *           blanks (class 0) of which the last is replaced by the delimiter (9), then 10 more
  *           blanks: T + 20 steps, inputs one-hot over 10 channels. Targets per step: blank
@@ -27,6 +29,9 @@
 
 /* N sequences of T steps (T >= 2). NULL on failure (logged). */
 recur_dataset_t *recur_sim_adding(size_t N, size_t T, gsl_rng *rng);
+/* The same with `delay` unmarked steps after the T: T + delay steps in all. delay = 0 gives
+ * recur_sim_adding()'s data, draw for draw. */
+recur_dataset_t *recur_sim_adding_delayed(size_t N, size_t T, size_t delay, gsl_rng *rng);
 /* N sequences of T + 20 steps (T >= 1). NULL on failure (logged). */
 recur_dataset_t *recur_sim_copy(size_t N, size_t T, gsl_rng *rng);
 

@@ -295,42 +295,57 @@ def exp_lyapunov(a, cfg):
     save(fig, a.png)
 
 
+def truncation_floor(T, delay, K):
+    """The test MSE left when the gradient reaches only the last window of TBPTT(K, K).
+
+    The loss is at the last of L = T + delay steps; windows of K start at step 0, so the last
+    one holds Lw = L - K floor((L - 1) / K) steps. A marked number the gradient never sees costs
+    its variance 1/12: the first marker is uniform on [0, T/2), the second on [T/2, T), and
+    each is seen with the probability that it falls in [L - Lw, L)."""
+    L = T + delay
+    if K >= L:
+        return 0.0
+    Lw = L - K * ((L - 1) // K)
+    lo = L - Lw
+    half = T // 2
+
+    def seen(a, b):  # share of [a, b) inside [lo, L)
+        return max(0, min(b, L) - max(a, lo)) / (b - a)
+
+    return (1 / 12) * ((1 - seen(0, half)) + (1 - seen(half, T)))
+
+
 def exp_truncation(a, cfg):
     runs = by_run(a.inputs)
-    T = cfg["truncation"]["T"]
+    tc = cfg["truncation"]
+    T, dT, dD = tc["T"], tc["delayed"]["T"], tc["delayed"]["delay"]
     bias, train = [], []
     for run, files in sorted(runs.items()):
-        m = re.match(r"K(\d+)_s(\d+)$", run)
-        K, seed = int(m.group(1)), int(m.group(2))
+        m = re.match(r"(delayed_)?K(\d+)_s(\d+)$", run)
+        delayed, K, seed = bool(m.group(1)), int(m.group(2)), int(m.group(3))
         if "diagnose.tsv" in files:
             cos = diag(files["diagnose.tsv"], "tbptt_cosine")
             rel = diag(files["diagnose.tsv"], "tbptt_relerr")
             for k in sorted(cos, key=int):
-                bias.append({"part": "bias", "K": int(k), "seed": seed, "cosine": cos[k],
-                             "relerr": rel[k], "test_mse": float("nan"),
+                bias.append({"part": "bias", "T": T, "delay": 0, "K": int(k), "seed": seed,
+                             "cosine": cos[k], "relerr": rel[k], "test_mse": float("nan"),
                              "predicted_floor": float("nan")})
-        # The loss is at the last step; windows of K start at step 0, so the gradient reaches
-        # only the last window, of Lw = T - K floor((T - 1) / K) steps. A marked number the
-        # gradient never sees costs its variance 1/12: the first marker (uniform on the first
-        # half) is seen with probability max(0, Lw - T/2) / (T/2), the second (second half)
-        # with probability min(Lw, T/2) / (T/2).
-        Lw = T - K * ((T - 1) // K) if K < T else T
-        half = T / 2
-        p1, p2 = max(0.0, Lw - half) / half, min(Lw, half) / half
-        floor = (1 / 12) * ((1 - p1) + (1 - p2))
-        train.append({"part": "train", "K": K, "seed": seed, "cosine": float("nan"),
-                      "relerr": float("nan"), "test_mse": metric(files["test.tsv"], "mse"),
-                      "predicted_floor": floor})
+        t, d = (dT, dD) if delayed else (T, 0)
+        train.append({"part": "train_delayed" if delayed else "train", "T": t, "delay": d,
+                      "K": K, "seed": seed, "cosine": float("nan"), "relerr": float("nan"),
+                      "test_mse": metric(files["test.tsv"], "mse"),
+                      "predicted_floor": truncation_floor(t, d, K)})
     rows = sorted(bias, key=lambda r: (r["K"], r["seed"])) + sorted(
-        train, key=lambda r: (r["K"], r["seed"]))
-    write_table(a.tsv, ["part", "K", "seed", "cosine", "relerr", "test_mse", "predicted_floor"],
-                rows, ["bias: truncated-BPTT gradient with windows of K against the full "
-                       "gradient of an LSTM trained on adding T = {} by full BPTT".format(T),
-                       "train: LSTMs trained with windows of K (K = T: full BPTT); "
-                       "predicted_floor = the MSE left when the gradient sees only the last "
-                       "window (an unseen marked number costs 1/12)",
-                       "windows of K start at step 0: the last one has T - K floor((T-1)/K) "
-                       "steps, the only ones the loss's gradient reaches"])
+        train, key=lambda r: (r["part"], r["K"], r["seed"]))
+    write_table(a.tsv, ["part", "T", "delay", "K", "seed", "cosine", "relerr", "test_mse",
+                        "predicted_floor"], rows,
+                ["bias: truncated-BPTT gradient with windows of K against the full gradient of "
+                 "an LSTM trained on adding T = {} by full BPTT".format(T),
+                 "train: LSTMs trained with windows of K (K >= the length: full BPTT) on adding "
+                 "T = {}; train_delayed: on adding T = {} followed by {} unmarked steps, so that "
+                 "both markers lie more than {} steps before the loss".format(T, dT, dD, dD),
+                 "predicted_floor: the MSE left when the gradient reaches only the last window "
+                 "(windows start at step 0; an unseen marked number costs its variance 1/12)"])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for seed in sorted({r["seed"] for r in bias}):
         b = [r for r in bias if r["seed"] == seed]
@@ -342,18 +357,23 @@ def exp_truncation(a, cfg):
     axes[0].set_xlabel("window K")
     axes[0].set_title("bias of the truncated gradient (T = {})".format(T))
     axes[0].legend(fontsize=7)
-    for seed in sorted({r["seed"] for r in train}):
-        t = sorted([r for r in train if r["seed"] == seed], key=lambda r: r["K"])
-        axes[1].plot([r["K"] for r in t], [r["test_mse"] for r in t], "o-",
-                     label="test MSE, seed {}".format(seed))
-    t = sorted({r["K"]: r for r in train}.values(), key=lambda r: r["K"])
-    axes[1].plot([r["K"] for r in t], [max(r["predicted_floor"], 1e-4) for r in t], "k:",
-                 label="predicted floor")
+    for part, mk in (("train", "o"), ("train_delayed", "s")):
+        for seed in sorted({r["seed"] for r in train if r["part"] == part}):
+            t = sorted([r for r in train if r["part"] == part and r["seed"] == seed],
+                       key=lambda r: r["K"])
+            axes[1].plot([r["K"] for r in t], [r["test_mse"] for r in t], mk + "-",
+                         label="{}, seed {}".format(
+                             "markers anywhere" if part == "train" else
+                             "markers > {} steps back".format(dD), seed))
+        t = sorted({r["K"]: r for r in train if r["part"] == part}.values(),
+                   key=lambda r: r["K"])
+        axes[1].plot([r["K"] for r in t], [max(r["predicted_floor"], 1e-4) for r in t], "k:",
+                     lw=0.8)
     axes[1].axhline(ADDING_BASELINE, color="grey", ls="--", lw=0.8, label="baseline 1/6")
     axes[1].set_yscale("log")
     axes[1].set_xlabel("window K")
-    axes[1].set_title("training with windows of K")
-    axes[1].legend(fontsize=7)
+    axes[1].set_title("training with windows of K (dotted: predicted floor)")
+    axes[1].legend(fontsize=6)
     save(fig, a.png)
 
 
@@ -515,11 +535,19 @@ def summary(a, cfg):
     ly = tabs["lyapunov"]
     if ly:
         best = min(ly, key=lambda r: float(r["test_mse"]))
-        add("lyapunov", "tanh RNN, best of {} radii x seeds".format(len(ly)),
+        add("lyapunov", "tanh RNN, best of {} radii x seeds (radius {})".format(
+            len(ly), best["radius"]),
             "largest Lyapunov exponent of the best-trained model's initialisation",
             float(best["lyapunov_1"]),
             "most trainable near the edge of chaos (exponent near 0)",
-            "Bertschinger & Natschlager 2004; Pascanu et al. 2013", None)
+            "Bertschinger & Natschlager 2004; Pascanu et al. 2013",
+            abs(float(best["lyapunov_1"])) < 0.1)
+        chaotic = [r for r in ly if float(r["lyapunov_1"]) > 0.1]
+        if chaotic:
+            add("lyapunov", "tanh RNN, chaotic initialisations (exponent > 0.1)",
+                "best test MSE", min(float(r["test_mse"]) for r in chaotic),
+                "not trainable: exploding gradients", "Pascanu et al. 2013",
+                min(float(r["test_mse"]) for r in chaotic) > 0.1)
     tr = tabs["truncation"]
     T = cfg["truncation"]["T"]
     full = [r for r in tr if r["part"] == "bias" and int(r["K"]) >= T]
@@ -528,11 +556,18 @@ def summary(a, cfg):
             max(float(r["relerr"]) for r in full), "0 exactly (K >= T is full BPTT)",
             "definition (Williams & Peng 1990)", max(float(r["relerr"]) for r in full) == 0.0)
     for r in tr:
-        if r["part"] == "train" and int(r["K"]) < T and r["seed"] == str(cfg["seeds"][0]):
-            add("truncation", "train with K={} < T={}".format(r["K"], T), "test MSE",
-                float(r["test_mse"]), "no better than the predicted floor {:.3f}".format(
-                    float(r["predicted_floor"])), "truncation bias (this table)",
-                float(r["test_mse"]) > 0.8 * float(r["predicted_floor"]))
+        if r["part"].startswith("train") and int(r["K"]) < int(r["T"]) + int(r["delay"]) and \
+                r["seed"] == str(cfg["seeds"][0]):
+            floor = float(r["predicted_floor"])
+            delayed = r["part"] == "train_delayed"
+            add("truncation", "train with K={} on adding T={}{}".format(
+                r["K"], r["T"], " + {} unmarked steps".format(r["delay"]) if delayed else ""),
+                "test MSE", float(r["test_mse"]),
+                "stays at the baseline 1/6: the gradient never reaches a marker" if delayed else
+                "{:.3f} if only what the last window's gradient sees could be learned "
+                "(weights are shared by all steps)".format(floor),
+                "truncation bias (this table)",
+                float(r["test_mse"]) > 0.8 * floor if delayed else None)
     cl = tabs["clipping"]
     for r in cl:
         add("clipping", "clip {} seed {}".format(r["clip"], r["seed"]), "test MSE",
