@@ -504,10 +504,14 @@ def summary(a, cfg):
             if not v:
                 continue
             b = copy_baseline(T)
+            if cell == "gru":
+                pub, src, ok = "not in these papers", "-", None
+            else:
+                pub = ("LSTM and tanh RNN stay at the memoryless baseline 10 log 8/(T+20) = "
+                       "{:.4f} (ratio 1)".format(b))
+                src, ok = ARJ, min(v) / b > 0.9
             add("copy", "T={} {} ({} seeds)".format(T, cell, len(v)),
-                "test cross-entropy / baseline, best seed", min(v) / b,
-                "LSTM and tanh RNN stay at the memoryless baseline 10 log 8/(T+20) = {:.4f} "
-                "(ratio 1)".format(b), ARJ, None)
+                "test cross-entropy / baseline, best seed", min(v) / b, pub, src, ok)
     for r in tabs["vanishing"]:
         if r["seed"] != str(cfg["seeds"][0]):
             continue
@@ -569,10 +573,17 @@ def summary(a, cfg):
                 "truncation bias (this table)",
                 float(r["test_mse"]) > 0.8 * floor if delayed else None)
     cl = tabs["clipping"]
+    PMB = "Pascanu, Mikolov & Bengio 2013 (ICML), Sec. 3.2 and 5"
     for r in cl:
+        on = float(r["clip"]) > 0
+        skipped, updates = int(r["skipped"]), int(r["updates"])
+        add("clipping", "clip {} seed {}".format(r["clip"], r["seed"]),
+            "updates skipped as non-finite (of {})".format(updates + skipped), float(skipped),
+            "with clipping: stable (none)" if on else
+            "without: exploding gradients throw training off (diverges)", PMB,
+            skipped == 0 if on else skipped > 0)
         add("clipping", "clip {} seed {}".format(r["clip"], r["seed"]), "test MSE",
-            float(r["test_mse"]), "clipping keeps training stable where gradients explode",
-            "Pascanu, Mikolov & Bengio 2013", None)
+            float(r["test_mse"]), "-", "-", None)
     pad = tabs["padding"]
     if pad:
         add("padding", "masked regulariser, P up to {}".format(max(int(r["P"]) for r in pad)),
