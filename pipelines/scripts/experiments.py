@@ -340,8 +340,9 @@ def exp_truncation(a, cfg):
     write_table(a.tsv, ["part", "T", "delay", "K", "seed", "cosine", "relerr", "test_mse",
                         "predicted_floor"], rows,
                 ["bias: truncated-BPTT gradient with windows of K against the full gradient of "
-                 "an LSTM trained on adding T = {} by full BPTT".format(T),
-                 "train: LSTMs trained with windows of K (K >= the length: full BPTT) on adding "
+                 "a {} trained on adding T = {} by full BPTT".format(
+                     tc.get("train", {}).get("cell", "lstm").upper(), T),
+                 "train: models trained with windows of K (K >= the length: full BPTT) on adding "
                  "T = {}; train_delayed: on adding T = {} followed by {} unmarked steps, so that "
                  "both markers lie more than {} steps before the loss".format(T, dT, dD, dD),
                  "predicted_floor: the MSE left when the gradient reaches only the last window "
