@@ -189,7 +189,7 @@ demo: deps
 	@echo "make demo: report in results/demo/report.html"
 
 # The BPTT experiments (pipelines/experiments.smk, pipelines/config/bptt/default.yaml): about
-# half an hour on 2 cores; tables, figures and results/experiments/summary.tsv.
+# 13 minutes on 2 cores; tables, figures and results/experiments/summary.tsv.
 experiments: deps
 	$(MAKE) all
 	snakemake --cores $$(nproc) results/experiments/summary.tsv
