@@ -350,11 +350,12 @@ def exp_truncation(a, cfg):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for seed in sorted({r["seed"] for r in bias}):
         b = [r for r in bias if r["seed"] == seed]
-        axes[0].plot([r["K"] for r in b], [r["relerr"] for r in b], "o-", label="relative error")
+        axes[0].plot([r["K"] for r in b], [r["relerr"] for r in b], "o-",
+                     label="relative error, seed {}".format(seed))
         axes[0].plot([r["K"] for r in b], [1 - r["cosine"] for r in b], "s--",
-                     label="1 - cosine")
+                     label="1 - cosine, seed {}".format(seed))
     axes[0].axvline(T, color="grey", ls=":")
-    axes[0].set_yscale("symlog", linthresh=1e-6)
+    axes[0].set_ylim(bottom=0)
     axes[0].set_xlabel("window K")
     axes[0].set_title("bias of the truncated gradient (T = {})".format(T))
     axes[0].legend(fontsize=7)
@@ -366,10 +367,9 @@ def exp_truncation(a, cfg):
                          label="{}, seed {}".format(
                              "markers anywhere" if part == "train" else
                              "markers > {} steps back".format(dD), seed))
-        t = sorted({r["K"]: r for r in train if r["part"] == part}.values(),
-                   key=lambda r: r["K"])
-        axes[1].plot([r["K"] for r in t], [max(r["predicted_floor"], 1e-4) for r in t], "k:",
-                     lw=0.8)
+        t = sorted({r["K"]: r for r in train if r["part"] == part and
+                    r["predicted_floor"] > 0}.values(), key=lambda r: r["K"])
+        axes[1].plot([r["K"] for r in t], [r["predicted_floor"] for r in t], "k:", lw=0.8)
     axes[1].axhline(ADDING_BASELINE, color="grey", ls="--", lw=0.8, label="baseline 1/6")
     axes[1].set_yscale("log")
     axes[1].set_xlabel("window K")
