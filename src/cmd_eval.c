@@ -208,7 +208,8 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
     fprintf(fp, "terms\tall\t%zu\n", terms);
     fprintf(fp, "records\tall\t%zu\n", ds->N);
     const int bad = ferror(fp);
-    if ((fp != stdout ? fclose(fp) : fflush(fp)) != 0 || bad)
+    const int end = fp == stdout ? fflush(stdout) : fclose(fp);
+    if (end != 0 || bad)
         recur_error("%s: cannot write: %s", o->out ? o->out : "-", strerror(errno));
     else
         rc = RECUR_EXIT_OK;
