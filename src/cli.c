@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <htslib/sam.h>
 
@@ -374,4 +375,85 @@ int recur_cli_inputs_check(const recur_cli_inputs_t *in)
     else
         recur_error("%s", why);
     return RECUR_EINVAL;
+}
+
+/* Splits the comma-separated list arg into tok[0 .. max-1] (pointers into buf, of size n);
+ * returns how many, or 0 on an empty, too long or too large list (logged). */
+static size_t split_list(const char *opt, const char *arg, char *buf, size_t n, char **tok,
+                         size_t max)
+{
+    size_t k = 0;
+    if (snprintf(buf, n, "%s", arg ? arg : "") >= (int)n) {
+        recur_error("%s: list too long", opt);
+        return 0;
+    }
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (k == max) {
+            recur_error("%s: at most %zu values", opt, max);
+            return 0;
+        }
+        tok[k++] = t;
+    }
+    if (k == 0)
+        recur_error("%s: expected a comma-separated list, got '%s'", opt, arg ? arg : "");
+    return k;
+}
+
+enum { LIST_MAX = 256 };
+
+size_t recur_cli_size_list(const char *opt, const char *arg, size_t lo, size_t hi, size_t *v,
+                           size_t max)
+{
+    char buf[1024], *tok[LIST_MAX];
+    const size_t k = split_list(opt, arg, buf, sizeof buf, tok, max < LIST_MAX ? max : LIST_MAX);
+    for (size_t i = 0; i < k; i++)
+        if (recur_cli_size(opt, tok[i], lo, hi, &v[i]) != 0)
+            return 0;
+    return k;
+}
+
+size_t recur_cli_double_list(const char *opt, const char *arg, double lo, double hi, double *v,
+                             size_t max)
+{
+    char buf[1024], *tok[LIST_MAX];
+    const size_t k = split_list(opt, arg, buf, sizeof buf, tok, max < LIST_MAX ? max : LIST_MAX);
+    for (size_t i = 0; i < k; i++)
+        if (recur_cli_double(opt, tok[i], lo, hi, &v[i]) != 0)
+            return 0;
+    return k;
+}
+
+FILE *recur_cli_out_open(const char *path, char *tmp, size_t n)
+{
+    if (!path)
+        return stdout;
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *fp = fopen(tmp, "w");
+    if (!fp)
+        recur_error("%s: cannot write: %s", path, strerror(errno));
+    return fp;
+}
+
+int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc)
+{
+    if (!fp)
+        return rc;
+    if (fp == stdout) {
+        if (ferror(stdout) && rc == RECUR_EXIT_OK) {
+            recur_error("error writing standard output");
+            rc = RECUR_EXIT_ERROR;
+        }
+        return rc; /* closed, and checked, by main() */
+    }
+    if ((ferror(fp) | (fclose(fp) != 0)) && rc == RECUR_EXIT_OK) {
+        recur_error("%s: write failed: %s", path, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    if (rc == RECUR_EXIT_OK && rename(tmp, path) != 0) {
+        recur_error("%s: cannot rename into place: %s", path, strerror(errno));
+        rc = RECUR_EXIT_ERROR;
+    }
+    if (rc != RECUR_EXIT_OK)
+        remove(tmp);
+    return rc;
 }

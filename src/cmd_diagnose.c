@@ -75,41 +75,6 @@ static void usage(FILE *fp)
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n");
 }
 
-/* Parses "1,2,5" (values >= lo) into ks (at most n values); returns how many, or 0 on a bad
- * list (logged). */
-static size_t parse_list(const char *opt, const char *arg, size_t lo, size_t *ks, size_t n)
-{
-    size_t k = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", arg);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (k == n) {
-            recur_error("%s: at most %zu values", opt, n);
-            return 0;
-        }
-        if (recur_cli_size(opt, tok, lo, (size_t)1 << 24, &ks[k]) != 0)
-            return 0;
-        k++;
-    }
-    if (k == 0)
-        recur_error("%s: expected a comma-separated list, got '%s'", opt, arg);
-    return k;
-}
-
-/* Standard output, or out_path's temporary name (tmp, n bytes), renamed by the caller when
- * the output is complete. NULL when it cannot be opened (logged). */
-static FILE *open_output(const char *out_path, char *tmp, size_t n)
-{
-    if (!out_path)
-        return stdout;
-    snprintf(tmp, n, "%s.tmp.%ld", out_path, (long)getpid());
-    FILE *fp = fopen(tmp, "w");
-    if (!fp)
-        recur_error("%s: cannot write: %s", out_path, strerror(errno));
-    return fp;
-}
-
 /* Provenance and the column names. */
 static void print_header(FILE *out, int argc, char *argv[])
 {
@@ -178,7 +143,8 @@ int main_diagnose(int argc, char *argv[])
             train_log = optarg;
             break;
         case OPT_PADDING:
-            np = parse_list("--padding", optarg, 0, pads, sizeof pads / sizeof pads[0]);
+            np = recur_cli_size_list("--padding", optarg, 0, (size_t)1 << 24, pads,
+                                     sizeof pads / sizeof pads[0]);
             bad = np == 0;
             break;
         case OPT_ACT_REG:
@@ -200,7 +166,8 @@ int main_diagnose(int argc, char *argv[])
             bad = recur_cli_size("--max-seqs", optarg, 1, 1 << 20, &max_seqs);
             break;
         case OPT_TBPTT:
-            nk = parse_list("--tbptt", optarg, 1, ks, sizeof ks / sizeof ks[0]);
+            nk = recur_cli_size_list("--tbptt", optarg, 1, (size_t)1 << 24, ks,
+                                     sizeof ks / sizeof ks[0]);
             bad = nk == 0;
             break;
         case 'h':
@@ -242,7 +209,7 @@ int main_diagnose(int argc, char *argv[])
         const int grc = recur_diag_grad_log(fp, train_log, &gs, &ng);
         if (fp != stdin)
             fclose(fp);
-        if (grc != 0 || !(out = open_output(out_path, tmp_path, sizeof tmp_path)))
+        if (grc != 0 || !(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
             goto done;
         print_header(out, argc, argv);
         print_grad_stats(out, gs, ng);
@@ -282,7 +249,7 @@ int main_diagnose(int argc, char *argv[])
     if (!buf)
         goto done;
     if (!train_log) {
-        if (!(out = open_output(out_path, tmp_path, sizeof tmp_path)))
+        if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
             goto done;
         print_header(out, argc, argv);
     }
@@ -322,20 +289,7 @@ int main_diagnose(int argc, char *argv[])
         }
     rc = RECUR_EXIT_OK;
 done:
-    if (!out) {
-        out = stdout; /* open_output failed (logged) */
-    } else if (out != stdout) {
-        if (fclose(out) != 0 && rc == RECUR_EXIT_OK) {
-            recur_error("%s: write failed: %s", out_path, strerror(errno));
-            rc = RECUR_EXIT_ERROR;
-        }
-        if (rc == RECUR_EXIT_OK && rename(tmp_path, out_path) != 0) {
-            recur_error("%s: cannot rename into place: %s", out_path, strerror(errno));
-            rc = RECUR_EXIT_ERROR;
-        }
-        if (rc != RECUR_EXIT_OK)
-            remove(tmp_path);
-    }
+    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
     free(gs);
     free(buf);
     free(idx);

@@ -125,92 +125,6 @@ static void bad_option(int c, char *argv[], const char *sub)
     argv[0] = save;
 }
 
-/* "0.1,0.5,1" into v (at most MAX_LIST values in [lo, hi]); how many, or 0 (logged). */
-static size_t parse_doubles(const char *opt, const char *arg, double lo, double hi, double *v)
-{
-    size_t k = 0;
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf) {
-        recur_error("%s: list too long", opt);
-        return 0;
-    }
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (k == MAX_LIST) {
-            recur_error("%s: at most %d values", opt, MAX_LIST);
-            return 0;
-        }
-        if (recur_cli_double(opt, tok, lo, hi, &v[k]) != 0)
-            return 0;
-        k++;
-    }
-    if (k == 0)
-        recur_error("%s: expected a comma-separated list, got '%s'", opt, arg);
-    return k;
-}
-
-static size_t parse_sizes(const char *opt, const char *arg, size_t lo, size_t hi, size_t *v)
-{
-    size_t k = 0;
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", arg) >= (int)sizeof buf) {
-        recur_error("%s: list too long", opt);
-        return 0;
-    }
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (k == MAX_LIST) {
-            recur_error("%s: at most %d values", opt, MAX_LIST);
-            return 0;
-        }
-        if (recur_cli_size(opt, tok, lo, hi, &v[k]) != 0)
-            return 0;
-        k++;
-    }
-    if (k == 0)
-        recur_error("%s: expected a comma-separated list, got '%s'", opt, arg);
-    return k;
-}
-
-/* Opens the output: standard output, or a temporary file beside path (tmp, size n) that
- * finish_out() renames into place. */
-static FILE *open_out(const char *path, char *tmp, size_t n)
-{
-    if (!path)
-        return stdout;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "w");
-    if (!fp)
-        recur_error("%s: cannot write: %s", path, strerror(errno));
-    return fp;
-}
-
-/* Closes a file output and renames it into place when rc is still OK; removes it otherwise.
- * Returns the final exit status. */
-static int finish_out(FILE *fp, const char *path, const char *tmp, int rc)
-{
-    if (!fp)
-        return rc;
-    if (fp == stdout) {
-        if (ferror(stdout) && rc == RECUR_EXIT_OK) {
-            recur_error("error writing standard output");
-            rc = RECUR_EXIT_ERROR;
-        }
-        return rc; /* closed, and checked, by main() */
-    }
-    if ((ferror(fp) | (fclose(fp) != 0)) && rc == RECUR_EXIT_OK) {
-        recur_error("%s: write failed: %s", path, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
-    }
-    if (rc == RECUR_EXIT_OK && rename(tmp, path) != 0) {
-        recur_error("%s: cannot rename into place: %s", path, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
-    }
-    if (rc != RECUR_EXIT_OK)
-        remove(tmp);
-    return rc;
-}
-
 int diagnose_euler_main(int argc, char *argv[])
 {
     static const struct option longopts[] = {
@@ -239,7 +153,7 @@ int diagnose_euler_main(int argc, char *argv[])
         int bad = 0;
         switch (c) {
         case OPT_DT:
-            ndt = parse_doubles("--dt", optarg, 1e-4, 10, dts);
+            ndt = recur_cli_double_list("--dt", optarg, 1e-4, 10, dts, MAX_LIST);
             bad = ndt == 0;
             break;
         case OPT_HORIZON:
@@ -308,7 +222,7 @@ int diagnose_euler_main(int argc, char *argv[])
         recur_ode_random(RECUR_ODE_ANTISYM, H, I, rho_a, rng, Wa, Ua, b) != 0)
         goto done;
     const unsigned long input_seed = gsl_rng_get(rng);
-    if (!(out = open_out(out_path, tmp_path, sizeof tmp_path)))
+    if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
         goto done;
     char cmdline[2048];
     fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
@@ -351,7 +265,7 @@ int diagnose_euler_main(int argc, char *argv[])
         }
     rc = RECUR_EXIT_OK;
 done:
-    rc = finish_out(out, out_path, tmp_path, rc);
+    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
     free(buf);
     gsl_rng_free(rng);
     return rc;
@@ -377,7 +291,7 @@ int diagnose_linear_main(int argc, char *argv[])
         int bad = 0;
         switch (c) {
         case 'T':
-            nT = parse_sizes("-T", optarg, 1, 100000, Ts);
+            nT = recur_cli_size_list("-T", optarg, 1, 100000, Ts, MAX_LIST);
             bad = nT == 0;
             break;
         case OPT_HIDDEN:
@@ -422,7 +336,7 @@ int diagnose_linear_main(int argc, char *argv[])
         goto done;
     }
     gsl_rng_set(rng, seed);
-    if (!(out = open_out(out_path, tmp_path, sizeof tmp_path)))
+    if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
         goto done;
     char cmdline[2048];
     fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
@@ -446,7 +360,7 @@ int diagnose_linear_main(int argc, char *argv[])
     }
     rc = RECUR_EXIT_OK;
 done:
-    rc = finish_out(out, out_path, tmp_path, rc);
+    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
     gsl_rng_free(rng);
     return rc;
 }

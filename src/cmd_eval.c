@@ -190,11 +190,11 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
     if (recur_metrics_dataset_loss(cfg, recur_model_params_const(mod), ds, o->batch_size, &loss,
                                    &terms, &acc) != 0)
         goto free_ds;
-    FILE *fp = o->out && strcmp(o->out, "-") != 0 ? fopen(o->out, "w") : stdout;
-    if (!fp) {
-        recur_error("%s: cannot open: %s", o->out, strerror(errno));
+    const char *dest = o->out && strcmp(o->out, "-") != 0 ? o->out : NULL;
+    char tmp_path[4096];
+    FILE *fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path);
+    if (!fp)
         goto free_ds;
-    }
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
     fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
@@ -207,12 +207,7 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
         fprintf(fp, "accuracy\tall\t%.9g\n", acc);
     fprintf(fp, "terms\tall\t%zu\n", terms);
     fprintf(fp, "records\tall\t%zu\n", ds->N);
-    const int bad = ferror(fp);
-    const int end = fp == stdout ? fflush(stdout) : fclose(fp);
-    if (end != 0 || bad)
-        recur_error("%s: cannot write: %s", o->out ? o->out : "-", strerror(errno));
-    else
-        rc = RECUR_EXIT_OK;
+    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
 free_ds:
     recur_dataset_free(ds);
     return rc;
@@ -401,11 +396,11 @@ int main_eval(int argc, char *argv[])
     if (!met)
         goto out;
 
-    fp = o.out && strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
-    if (!fp) {
-        recur_error("%s: cannot open: %s", o.out, strerror(errno));
+    /* a file is written under a temporary name and renamed when complete */
+    const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
+    char tmp_path[4096];
+    if (!(fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path)))
         goto out;
-    }
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
     fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
@@ -413,16 +408,8 @@ int main_eval(int argc, char *argv[])
             recur_task_name(cfg->task), recur_cell_name(cfg->cell), cfg->hidden_size,
             cfg->num_layers, cfg->bidirectional ? " bidirectional" : "", rc_avg ? "yes" : "no");
     print_metrics(fp, met, classes);
-    if (fp != stdout) {
-        const int bad = ferror(fp);
-        if (fclose(fp) != 0 || bad) {
-            fp = NULL;
-            recur_error("%s: cannot write: %s", o.out, strerror(errno));
-            goto out;
-        }
-        fp = NULL;
-    }
-    rc = RECUR_EXIT_OK;
+    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
+    fp = NULL;
     goto out;
 nomem:
     recur_error("out of memory");

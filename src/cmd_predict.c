@@ -263,11 +263,11 @@ int main_predict(int argc, char *argv[])
                                     rc_avg, p) != 0)
         goto out;
 
-    fp = o.out && strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
-    if (!fp) {
-        recur_error("%s: cannot open: %s", o.out, strerror(errno));
+    /* a file is written under a temporary name and renamed when complete */
+    const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
+    char tmp_path[4096];
+    if (!(fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path)))
         goto out;
-    }
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
     fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
@@ -283,16 +283,8 @@ int main_predict(int argc, char *argv[])
         snprintf(idx, sizeof idx, "%zu", i);
         print_row(fp, names && names[i] ? names[i] : idx, p + i * O, cfg, classes);
     }
-    if (fp != stdout) {
-        const int bad = ferror(fp);
-        if (fclose(fp) != 0 || bad) {
-            fp = NULL;
-            recur_error("%s: cannot write: %s", o.out, strerror(errno));
-            goto out;
-        }
-        fp = NULL;
-    }
-    rc = RECUR_EXIT_OK;
+    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
+    fp = NULL;
     goto out;
 nomem:
     recur_error("out of memory");

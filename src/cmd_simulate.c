@@ -53,23 +53,15 @@ static int write_fasta(const char *path, const char *seqs, size_t from, size_t t
                        const char *kind)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) {
-        recur_error("%s: cannot write: %s", path, strerror(errno));
+    FILE *fp = recur_cli_out_open(path, tmp, sizeof tmp);
+    if (!fp)
         return RECUR_EIO;
-    }
     for (size_t n = from; n < to; n++) {
         fprintf(fp, ">%s_%zu\n", kind, n - from + 1);
         for (size_t t = 0; t < T; t += 60)
             fprintf(fp, "%.*s\n", (int)(T - t < 60 ? T - t : 60), seqs + n * T + t);
     }
-    if (ferror(fp) | (fclose(fp) != 0) || rename(tmp, path) != 0) {
-        recur_error("%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        return RECUR_EIO;
-    }
-    return 0;
+    return recur_cli_out_finish(fp, path, tmp, RECUR_EXIT_OK) == RECUR_EXIT_OK ? 0 : RECUR_EIO;
 }
 
 int main_simulate(int argc, char *argv[])

@@ -169,4 +169,21 @@ void recur_cli_bad_option(int c, char *const argv[]);
  * terminated), for provenance lines; returns buf. */
 char *recur_cli_join(char *buf, size_t size, int argc, char *const argv[]);
 
+/* Comma-separated lists: "1,2,5" into v[0 .. max-1], each value checked as recur_cli_size()
+ * or recur_cli_double() check one. Returns how many, or 0 on a bad or empty list (logged,
+ * naming opt). */
+size_t recur_cli_size_list(const char *opt, const char *arg, size_t lo, size_t hi, size_t *v,
+                           size_t max);
+size_t recur_cli_double_list(const char *opt, const char *arg, double lo, double hi, double *v,
+                             size_t max);
+
+/* An output that is complete or absent: recur_cli_out_open() gives standard output when path
+ * is NULL, else a temporary file beside path (its name in tmp, of size n); NULL when it cannot
+ * be opened (logged). recur_cli_out_finish() closes it and, when rc is RECUR_EXIT_OK and the
+ * writes succeeded, renames it onto path (an existing file is replaced only by a whole one);
+ * otherwise removes it. Standard output is checked for errors, not closed. Returns the final
+ * exit status. */
+FILE *recur_cli_out_open(const char *path, char *tmp, size_t n);
+int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc);
+
 #endif
