@@ -561,13 +561,29 @@ static void gather_rows(recur_real *dst, const recur_real *src, size_t T, size_t
             dst[t * n + k] = t < T ? src[(t * B + b) * n + k] : 0;
 }
 
+/* ||g - ref|| / ||ref|| over n values (||g - ref|| when ref is 0). */
+static double rel_diff(const recur_real *g, const recur_real *ref, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = (double)g[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
 int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
-                            const recur_batch_t *b, double lambda, bool all_steps, size_t P,
-                            double *relerr)
+                            const recur_batch_t *b, double lambda, const size_t *P, size_t nP,
+                            double *masked, double *unmasked)
 {
     const size_t T = b->T, B = b->B, I = cfg->input_size, O = cfg->num_outputs;
-    const size_t Tp = T + P, NP = recur_param_count(cfg);
+    const size_t NP = recur_param_count(cfg);
     const bool step = cfg->head == RECUR_HEAD_STEP, cls = cfg->task == RECUR_TASK_CLASSIFY;
+    size_t Pmax = 0;
+    for (size_t k = 0; k < nP; k++)
+        Pmax = P[k] > Pmax ? P[k] : Pmax;
+    const size_t Tp = T + Pmax;
     int rc = RECUR_ENOMEM;
     recur_engine_t *ep = recur_engine_alloc(cfg, Tp, B), *e1 = recur_engine_alloc(cfg, T, 1);
     recur_real *gp = calloc(NP, sizeof *gp), *g1 = calloc(NP, sizeof *g1);
@@ -576,11 +592,11 @@ int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
     int32_t *lp = NULL, *l1 = NULL;
     if (!ep || !e1 || !gp || !g1 || !xp || !mp)
         goto free_all;
-    /* the padded batch: P masked steps after T; per-step targets absent there */
+    /* the batch padded with Pmax masked steps after T (per-step targets absent there); being
+     * time-major, its first T + P steps are the batch padded with P */
     memcpy(xp, b->x, T * B * I * sizeof *xp);
     memcpy(mp, b->mask, T * B);
     recur_batch_t bp = *b;
-    bp.T = Tp;
     bp.x = xp;
     bp.mask = mp;
     if (step && cls) {
@@ -602,12 +618,11 @@ int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
     }
     double loss;
     size_t terms;
-    recur_engine_set_act_reg(ep, lambda, all_steps);
     recur_engine_set_act_reg(e1, lambda, false);
-    if ((rc = recur_engine_forward(ep, params, &bp, 0, Tp, false, NULL, &loss, &terms)) ||
-        (rc = recur_engine_backward_norm(ep, params, gp, NULL, 0)))
+    if ((rc = recur_engine_forward(ep, params, b, 0, T, false, NULL, &loss, &terms)))
         goto free_all;
-    /* the exact gradient: each sequence alone, up to its last valid step */
+    /* the exact gradient, once: each sequence alone, up to its last valid step, normalised by
+     * the batch's loss terms */
     rc = RECUR_ENOMEM;
     x1 = malloc(T * I * sizeof *x1);
     m1 = malloc(T);
@@ -632,10 +647,10 @@ int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
                 l1[t] = b->labels[step ? t * B + r : r];
             b1.labels = l1;
         } else {
-            const size_t rows = step ? Tn : 1, stride = step ? B : 1;
+            const size_t rows = step ? Tn : 1;
             for (size_t t = 0; t < rows; t++)
                 for (size_t k = 0; k < O; k++) {
-                    const size_t src = step ? (t * stride + r) * O + k : r * O + k;
+                    const size_t src = step ? (t * B + r) * O + k : r * O + k;
                     t1[t * O + k] = b->targets[src];
                     tm1[t * O + k] = b->target_mask ? b->target_mask[src] : 1;
                 }
@@ -648,13 +663,17 @@ int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
         if (nt && (rc = recur_engine_backward_norm(e1, params, g1, NULL, (double)terms)))
             goto free_all;
     }
-    double num = 0, den = 0;
-    for (size_t i = 0; i < NP; i++) {
-        const double dlt = (double)gp[i] - (double)g1[i];
-        num += dlt * dlt;
-        den += (double)g1[i] * g1[i];
-    }
-    *relerr = den > 0 ? sqrt(num / den) : sqrt(num);
+    /* the padded batches, with the regulariser masked and over every step */
+    for (size_t k = 0; k < nP; k++)
+        for (int all = 0; all < 2; all++) {
+            bp.T = T + P[k];
+            memset(gp, 0, NP * sizeof *gp);
+            recur_engine_set_act_reg(ep, lambda, all);
+            if ((rc = recur_engine_forward(ep, params, &bp, 0, bp.T, false, NULL, &loss, NULL)) ||
+                (rc = recur_engine_backward_norm(ep, params, gp, NULL, 0)))
+                goto free_all;
+            (all ? unmasked : masked)[k] = rel_diff(gp, g1, NP);
+        }
     rc = 0;
 free_all:
     free(l1);

@@ -55,15 +55,16 @@ int recur_diag_tbptt_bias(const recur_config_t *cfg, const recur_real *params,
                           const recur_batch_t *b, size_t K, double *cosine,
                           double *relerr) RECUR_WUR;
 
-/* The padding lesson: the relative error ||g_pad - g|| / ||g|| of the parameter gradient of
- * (loss + activation regulariser lambda, recur_engine_set_act_reg) on batch b with P padded
- * steps appended to every sequence, against the exact gradient g: each sequence run alone at
- * its own length, the gradients summed (normalised by the batch's loss terms). all_steps is the
- * regulariser's experiment-only switch (over padded steps too). A correct mask gives float
- * rounding only; the switch leaks gradient from the padded steps into the real ones. */
+/* The padding lesson: for each P[k], the relative error ||g_pad - g|| / ||g|| of the parameter
+ * gradient of (loss + activation regulariser lambda, recur_engine_set_act_reg) on batch b with
+ * P[k] padded steps appended to every sequence, against the exact gradient g: each sequence run
+ * alone at its own length, the gradients summed (normalised by the batch's loss terms; computed
+ * once). masked[k] with the regulariser over the valid steps, unmasked[k] with its
+ * experiment-only switch (over padded steps too). A correct mask gives float rounding only; the
+ * switch leaks gradient from the padded steps into the real ones. */
 int recur_diag_padding_leak(const recur_config_t *cfg, const recur_real *params,
-                            const recur_batch_t *b, double lambda, bool all_steps, size_t P,
-                            double *relerr) RECUR_WUR;
+                            const recur_batch_t *b, double lambda, const size_t *P, size_t nP,
+                            double *masked, double *unmasked) RECUR_WUR;
 
 /* Gradient-norm statistics of a training run, from the per-update log of
  * `recur train --grad-log` (header update, epoch, loss, grad_norm, grad_norm_clipped,
