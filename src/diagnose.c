@@ -349,12 +349,12 @@ int recur_diag_lyapunov(const recur_config_t *cfg, const recur_real *params, con
      * report them sorted, largest first */
     for (size_t i = 0; i < k; i++)
         out[i] = used ? acc[i] / (double)used : NAN;
-    for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && out[j] > out[j - 1]; j--) {
-            const double tmp = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = tmp;
-        }
+    gsl_sort(out, 1, k); /* ascending; then reversed: largest first */
+    for (size_t i = 0; i < k / 2; i++) {
+        const double tmp = out[i];
+        out[i] = out[k - 1 - i];
+        out[k - 1 - i] = tmp;
+    }
     rc = 0;
 free_all:
     gsl_vector_free(tau);

@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_blas.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_sort.h>
 
 #include <recur/odeview.h>
 
@@ -323,13 +324,12 @@ int recur_ode_lyapunov(const recur_ode_t *m, size_t T, const double *x, const do
     }
     for (size_t c = 0; c < k; c++)
         out[c] = sum[c] / (double)T;
-    /* largest first (insertion sort of k values) */
-    for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && out[j] > out[j - 1]; j--) {
-            const double tmp = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = tmp;
-        }
+    gsl_sort(out, 1, k); /* ascending; then reversed: largest first */
+    for (size_t i = 0; i < k / 2; i++) {
+        const double tmp = out[i];
+        out[i] = out[k - 1 - i];
+        out[k - 1 - i] = tmp;
+    }
     rc = 0;
 free_all:
     gsl_vector_free(tau);
