@@ -29,12 +29,14 @@ endif
 O       ?= build
 BIN     ?= bin/recur
 
-LIB_SRC := $(filter-out src/recur.c src/cmd_%.c,$(wildcard src/*.c))
-CLI_SRC := src/recur.c $(wildcard src/cmd_*.c)
+# The library is src/*.c; the command-line front end (src/cli/) links it.
+LIB_SRC := $(wildcard src/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(O)/obj/%.o)
 DLIB_OBJ := $(LIB_SRC:src/%.c=$(O)/double/obj/%.o)
-CLI_OBJ := $(CLI_SRC:src/%.c=$(O)/obj/%.o)
-HDR     := $(wildcard include/recur/*.h)
+CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(O)/obj/cli/%.o)
+HDR     := $(wildcard include/recur/*.h) $(wildcard src/*.h)
+CLI_HDR := $(wildcard src/cli/*.h)
 
 # Check suites: tests/check_*.c link the float library, tests/dcheck_*.c the double build.
 TEST_SRC  := $(wildcard tests/check_*.c)
@@ -57,6 +59,9 @@ help:
 $(O)/obj/%.o: src/%.c $(HDR) | $(O)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
+$(O)/obj/cli/%.o: src/cli/%.c $(HDR) $(CLI_HDR) | $(O)/obj/cli
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
 $(O)/double/obj/%.o: src/%.c $(HDR) | $(O)/double/obj
 	$(CC) $(CPPFLAGS) -DRECUR_REAL=double $(ALL_CFLAGS) -c $< -o $@
 
@@ -77,7 +82,7 @@ $(O)/tests/dcheck_%: tests/dcheck_%.c $(TEST_COMMON) tests/testutil.h $(O)/doubl
 	$(CC) $(CPPFLAGS) -DRECUR_REAL=double -Itests $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
 		$(TEST_COMMON) $(O)/double/librecur.a $(CHECK_LIBS) $(LIBS)
 
-$(O)/obj $(O)/double/obj $(O)/tests $(dir $(BIN)):
+$(O)/obj $(O)/obj/cli $(O)/double/obj $(O)/tests $(dir $(BIN)):
 	mkdir -p $@
 
 check-build: $(BIN) $(TEST_BIN)
@@ -128,9 +133,9 @@ sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 O=build/san RECUR=build/san/bin/recur tests/run.sh
 
 lint:
-	clang-format --dry-run --Werror src/*.c include/recur/*.h tests/*.c tests/*.h
+	clang-format --dry-run --Werror $(wildcard src/*.c src/*.h src/cli/*.c src/cli/*.h include/recur/*.h tests/*.c tests/*.h)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --inline-suppr -Iinclude --suppress=missingIncludeSystem src include
+	    --inline-suppr -Iinclude -Isrc -Isrc/cli --suppress=missingIncludeSystem src include
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang against the library sources, each
 # run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<name>/).

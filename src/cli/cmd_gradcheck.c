@@ -6,7 +6,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/engine.h>
 #include <recur/gradcheck.h>
 #include <recur/synth.h>

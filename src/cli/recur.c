@@ -10,7 +10,7 @@
 #include <htslib/hts.h>
 
 #include <recur/blas.h>
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/common.h>
 #include <recur/dist.h>
 

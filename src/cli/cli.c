@@ -2,16 +2,18 @@
  * architecture options (--cell, --hidden, ...), the DNA input options (--fasta, --bam, ...)
  * and one-line usage errors. */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <htslib/sam.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 
 /* Same limits as recur_config_validate(), checked here so that the message names the option. */
 #define CLI_MAX_DIM ((size_t)1 << 20)
@@ -456,4 +458,33 @@ int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc)
     if (rc != RECUR_EXIT_OK)
         remove(tmp);
     return rc;
+}
+
+/* Refuses an output path whose directory cannot take the file, before any work. */
+int recur_cli_check_output(const char *out)
+{
+    char *copy = strdup(out);
+    if (!copy) {
+        recur_error("out of memory");
+        return RECUR_ENOMEM;
+    }
+    const char *dir = dirname(copy);
+    struct stat st;
+    int rc = 0;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        recur_error("%s: is a directory", out);
+        rc = RECUR_EIO;
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        recur_error("%s: cannot write in directory '%s': %s", out, dir, strerror(errno));
+        rc = RECUR_EIO;
+    }
+    free(copy);
+    return rc;
+}
+
+char *recur_cli_command_line(char *buf, size_t size, int argc, char *const argv[])
+{
+    snprintf(buf, size, "recur ");
+    recur_cli_join(buf + 6, size - 6, argc, argv);
+    return buf;
 }

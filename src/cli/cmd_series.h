@@ -12,7 +12,4 @@ int main_eval_series(int argc, char *argv[]);
 int main_predict_series(int argc, char *argv[]);
 int main_encode_series(int argc, char *argv[]);
 
-/* True when argv holds --h5 (as "--h5 FILE" or "--h5=FILE"): the command is about series. */
-bool cmd_series_requested(int argc, char *argv[]);
-
 #endif

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/dataset.h>
 #include <recur/diagnose.h>
 #include <recur/model.h>

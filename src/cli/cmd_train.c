@@ -18,7 +18,7 @@
 #include <gsl/gsl_rng.h>
 
 #include <recur/blas.h>
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/dataset.h>
 #include <recur/dist.h>
 #include <recur/dna.h>
@@ -28,8 +28,9 @@
 #include <recur/optim.h>
 #include <recur/train.h>
 
-#include "cmd_progress.h"
+#include "progress.h"
 #include "cmd_series.h"
+#include "series_opts.h"
 
 /* Length bucketing: records are sorted by length within shuffled chunks of this many batches. */
 #define BUCKET_BATCHES 50
@@ -491,28 +492,6 @@ static int parse(int argc, char *argv[], train_opts_t *o, recur_config_t *cfg, r
         return RECUR_EINVAL;
     }
     return recur_cli_inputs_check(&o->in);
-}
-
-/* Refuses an output path whose directory cannot take the model, before any training. */
-static int check_output_dir(const char *out)
-{
-    char *copy = strdup(out);
-    if (!copy) {
-        recur_error("out of memory");
-        return RECUR_ENOMEM;
-    }
-    const char *dir = dirname(copy);
-    struct stat st;
-    int rc = 0;
-    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-        recur_error("%s: is a directory", out);
-        rc = RECUR_EIO;
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        recur_error("%s: cannot write in directory '%s': %s", out, dir, strerror(errno));
-        rc = RECUR_EIO;
-    }
-    free(copy);
-    return rc;
 }
 
 /* ---- Data ------------------------------------------------------------------------------------ */
@@ -1216,7 +1195,7 @@ static int read_cursor(const recur_model_t *m, const char *path, gsl_rng *epoch_
 
 int main_train(int argc, char *argv[])
 {
-    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
         return main_train_series(argc, argv);
     train_opts_t o = {.epochs = 10,
                       .batch_size = 32,
@@ -1267,7 +1246,7 @@ int main_train(int argc, char *argv[])
     o.in.dna.seq.threads = o.threads > 1 ? (int)o.threads : 0;
 
     rc = RECUR_EXIT_ERROR;
-    if (rank == 0 && check_output_dir(o.out) != 0)
+    if (rank == 0 && recur_cli_check_output(o.out) != 0)
         goto out;
     const bool resuming = o.resume != NULL;
     if (resuming)

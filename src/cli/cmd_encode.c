@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/dataset.h>
 #include <recur/dna.h>
 #include <recur/model.h>
 
 #include "cmd_series.h"
+#include "series_opts.h"
 
 typedef struct {
     recur_cli_inputs_t in;
@@ -135,7 +136,7 @@ static int parse(int argc, char *argv[], encode_opts_t *o)
 
 int main_encode(int argc, char *argv[])
 {
-    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
         return main_encode_series(argc, argv);
     encode_opts_t o = {.threads = 1};
     recur_cli_inputs_init(&o.in);

@@ -10,7 +10,7 @@
 #include <gsl/gsl_rng.h>
 
 #include <recur/blas.h>
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/engine.h>
 #include <recur/optim.h>
 #include <recur/synth.h>

@@ -1,4 +1,4 @@
-/* cmd_progress.h - a live progress line on stderr while an epoch runs (command-line side only:
+/* progress.h - a live progress line on stderr while an epoch runs (command-line side only:
  * the library never prints). Drawn only when stderr is a terminal, redrawn in place at most
  * five times a second:
  *     recur train: epoch 3/10 [=========           ] 1200/2500 batches, loss 0.1234, ETA 41 s

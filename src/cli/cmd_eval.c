@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include <recur/blas.h>
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/dataset.h>
 #include <recur/dna.h>
 #include <recur/metrics.h>
 #include <recur/model.h>
 
 #include "cmd_series.h"
+#include "series_opts.h"
 
 enum { OPT_RC_AVG = RECUR_CLI_FIRST_FREE, OPT_NO_RC_AVG, OPT_BATCH_SIZE };
 
@@ -251,7 +252,7 @@ static void print_metrics(FILE *fp, const recur_metrics_t *m, const char *const 
 
 int main_eval(int argc, char *argv[])
 {
-    if (cmd_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
+    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
         return main_eval_series(argc, argv);
     eval_opts_t o = {.threads = 1, .batch_size = 64, .rc_avg = -1};
     recur_cli_inputs_init(&o.in);

@@ -1,10 +1,10 @@
-/* cmd_progress.c - the live progress line of cmd_progress.h. */
+/* progress.c - the live progress line of progress.h. */
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd_progress.h"
+#include "progress.h"
 
 static double now(void)
 {

@@ -11,7 +11,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/linrnn_time.h>
 #include <recur/odeview.h>
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <recur/cli.h>
+#include "cli.h"
 #include <recur/simulate.h>
 
 enum { OPT_DISTANCE = RECUR_CLI_FIRST_FREE, OPT_SEED, OPT_DELAY };

@@ -15,7 +15,6 @@
 #include <gsl/gsl_rng.h>
 
 #include <recur/blas.h>
-#include <recur/cli.h>
 #include <recur/dataset.h>
 #include <recur/engine.h>
 #include <recur/forecast.h>
@@ -24,25 +23,14 @@
 #include <recur/optim.h>
 #include <recur/train.h>
 
+#include "cli.h"
 #include "cmd_series.h"
+#include "series_opts.h"
 
 enum {
     /* the series and its encoding */
-    OPT_H5 = RECUR_CLI_FIRST_FREE,
-    OPT_DATASET,
-    OPT_VARS,
-    OPT_TARGET,
-    OPT_SELECT,
-    OPT_TIME_DIM,
-    OPT_WINDOW,
-    OPT_HORIZON,
-    OPT_STRIDE,
-    OPT_VAL_FRACTION,
-    OPT_TEST_FRACTION,
-    OPT_CALENDAR,
-    OPT_MISSING_IND,
     /* training */
-    OPT_DROPOUT,
+    OPT_DROPOUT = RECUR_CLI_FIRST_FREE,
     OPT_EPOCHS,
     OPT_BATCH_SIZE,
     OPT_OPTIMIZER,
@@ -66,362 +54,6 @@ enum {
     OPT_HEAD_ENC
 };
 
-#define SERIES_OPTS                                                                                \
-    {"h5", required_argument, NULL, OPT_H5}, {"dataset", required_argument, NULL, OPT_DATASET},    \
-        {"vars", required_argument, NULL, OPT_VARS},                                               \
-        {"target", required_argument, NULL, OPT_TARGET},                                           \
-        {"select", required_argument, NULL, OPT_SELECT},                                           \
-    {                                                                                              \
-        "time-dim", required_argument, NULL, OPT_TIME_DIM                                          \
-    }
-
-#define ENCODING_OPTS                                                                              \
-    {"window", required_argument, NULL, OPT_WINDOW},                                               \
-        {"horizon", required_argument, NULL, OPT_HORIZON},                                         \
-        {"stride", required_argument, NULL, OPT_STRIDE},                                           \
-        {"val-fraction", required_argument, NULL, OPT_VAL_FRACTION},                               \
-        {"test-fraction", required_argument, NULL, OPT_TEST_FRACTION},                             \
-        {"calendar", required_argument, NULL, OPT_CALENDAR},                                       \
-    {                                                                                              \
-        "missing-indicators", no_argument, NULL, OPT_MISSING_IND                                   \
-    }
-
-static const char series_help[] =
-    "Series (HDF5 or netCDF-4, read with libhdf5):\n"
-    "  --h5 FILE               the file\n"
-    "  --vars A,B,...          CF-style variables (one dataset each, dimensions named by\n"
-    "                          netCDF-4 dimension scales); with --dataset: its input columns\n"
-    "  --dataset PATH          a plain (time) or (time, feature) dataset instead; column names\n"
-    "                          from its 'columns' or 'features' attribute, else c0, c1, ...\n"
-    "  --target A[,B]          variables to forecast (default: the first of --vars / column 0)\n"
-    "  --select DIM=I          fix dimension DIM at index I (DIM=~X: the coordinate nearest X);\n"
-    "                          repeatable. Dimensions other than time that are not selected\n"
-    "                          make a panel: one series per station or grid point, one model\n"
-    "  --time-dim NAME         the time dimension (default: 'time', else the one whose\n"
-    "                          coordinate has units '<unit> since <date>', else the first)\n";
-
-static const char encoding_help[] =
-    "Encoding (stored in the model):\n"
-    "  --window W              input steps per forecast (default 14)\n"
-    "  --horizon H             forecast steps 1..H ahead, all predicted (default 1)\n"
-    "  --stride S              steps between issue times of the samples (default 1)\n"
-    "  --val-fraction F        chronological validation split (default 0.15)\n"
-    "  --test-fraction F       chronological test split, last (default 0.15); training gets\n"
-    "                          the rest, first. No window straddles two splits\n"
-    "  --calendar doy,hour     day-of-year and/or hour-of-day as sin/cos features (needs time\n"
-    "                          units '<unit> since <date>'; default none)\n"
-    "  --missing-indicators    one 0/1 channel per input: 1 where the value is missing (a\n"
-    "                          missing input is 0 after z-scoring either way)\n";
-
-/* The series and encoding options of a command line. */
-typedef struct {
-    const char *h5, *dataset, *time_dim;
-    char *vars_buf, *targets_buf;
-    const char *vars[RECUR_FC_MAX_INPUTS];
-    size_t n_vars;
-    const char *targets[RECUR_FC_MAX_TARGETS];
-    size_t n_targets;
-    const char *select_arg[RECUR_SERIES_MAX_SELECT];
-    recur_series_select_t select[RECUR_SERIES_MAX_SELECT];
-    size_t n_select;
-    size_t window, horizon, stride;
-    double val, test;
-    bool doy, hour, mi;
-    bool encoding_given; /* an encoding option was given (refused with -m) */
-} src_t;
-
-static void src_init(src_t *o)
-{
-    memset(o, 0, sizeof *o);
-    o->window = 14;
-    o->horizon = 1;
-    o->stride = 1;
-    o->val = 0.15;
-    o->test = 0.15;
-}
-
-static void src_release(src_t *o)
-{
-    free(o->vars_buf);
-    free(o->targets_buf);
-}
-
-/* Splits a comma list into v (at most max items, none empty); *buf owns the copy. */
-static int comma_list(const char *opt, const char *arg, char **buf, const char **v, size_t max,
-                      size_t *n)
-{
-    free(*buf);
-    *n = 0;
-    if (!(*buf = strdup(arg))) {
-        recur_error("out of memory");
-        return RECUR_ENOMEM;
-    }
-    char *p = *buf;
-    for (char *tok; (tok = strsep(&p, ","));) {
-        if (!*tok || *n == max) {
-            recur_error("%s: expected a comma-separated list of at most %zu names, got '%s'", opt,
-                        max, arg);
-            return RECUR_EINVAL;
-        }
-        v[(*n)++] = tok;
-    }
-    return 0;
-}
-
-/* Handles a series or encoding option: 1 handled, 0 not ours, < 0 bad value (logged). */
-static int src_option(int c, const char *arg, src_t *o)
-{
-    int bad = 0;
-    switch (c) {
-    case OPT_H5:
-        o->h5 = arg;
-        return 1;
-    case OPT_DATASET:
-        o->dataset = arg;
-        return 1;
-    case OPT_VARS:
-        bad = comma_list("--vars", arg, &o->vars_buf, o->vars, RECUR_FC_MAX_INPUTS, &o->n_vars);
-        break;
-    case OPT_TARGET:
-        bad = comma_list("--target", arg, &o->targets_buf, o->targets, RECUR_FC_MAX_TARGETS,
-                         &o->n_targets);
-        break;
-    case OPT_SELECT:
-        if (o->n_select == RECUR_SERIES_MAX_SELECT) {
-            recur_error("--select: at most %d", RECUR_SERIES_MAX_SELECT);
-            return RECUR_EINVAL;
-        }
-        o->select_arg[o->n_select] = arg;
-        bad = recur_series_select_parse(arg, &o->select[o->n_select]);
-        o->n_select += !bad;
-        break;
-    case OPT_TIME_DIM:
-        o->time_dim = arg;
-        return 1;
-    case OPT_WINDOW:
-        bad = recur_cli_size("--window", arg, 1, RECUR_FC_MAX_WINDOW, &o->window);
-        o->encoding_given = true;
-        break;
-    case OPT_HORIZON:
-        bad = recur_cli_size("--horizon", arg, 1, RECUR_FC_MAX_HORIZON, &o->horizon);
-        o->encoding_given = true;
-        break;
-    case OPT_STRIDE:
-        bad = recur_cli_size("--stride", arg, 1, 1000000000, &o->stride);
-        o->encoding_given = true;
-        break;
-    case OPT_VAL_FRACTION:
-        bad = recur_cli_double("--val-fraction", arg, 0.0, 0.9, &o->val);
-        o->encoding_given = true;
-        break;
-    case OPT_TEST_FRACTION:
-        bad = recur_cli_double("--test-fraction", arg, 0.0, 0.9, &o->test);
-        o->encoding_given = true;
-        break;
-    case OPT_CALENDAR: {
-        o->doy = o->hour = false;
-        o->encoding_given = true;
-        if (strcmp(arg, "none") == 0)
-            return 1;
-        char *copy = strdup(arg), *p = copy;
-        if (!copy) {
-            recur_error("out of memory");
-            return RECUR_ENOMEM;
-        }
-        for (char *tok; !bad && (tok = strsep(&p, ","));) {
-            if (strcmp(tok, "doy") == 0)
-                o->doy = true;
-            else if (strcmp(tok, "hour") == 0)
-                o->hour = true;
-            else {
-                recur_error("--calendar: expected doy, hour, doy,hour or none, got '%s'", arg);
-                bad = 1;
-            }
-        }
-        free(copy);
-        break;
-    }
-    case OPT_MISSING_IND:
-        o->mi = true;
-        o->encoding_given = true;
-        return 1;
-    default:
-        return 0;
-    }
-    return bad ? RECUR_EINVAL : 1;
-}
-
-/* Usage checks shared by every command: --h5 present, a file, --dataset xor --vars. */
-static const char *src_check(const src_t *o, bool need_names)
-{
-    if (!o->h5)
-        return "missing --h5 FILE";
-    if (strcmp(o->h5, "-") == 0)
-        return "--h5: the series cannot be read from standard input (HDF5 needs a file)";
-    if (need_names && !o->dataset && !o->n_vars)
-        return "missing --vars A,B,... (or --dataset PATH)";
-    if (o->val + o->test >= 1.0)
-        return "--val-fraction + --test-fraction must leave a training split (sum < 1)";
-    return NULL;
-}
-
-/* Reads the series: the variables (CF: names, plus targets not among them) or the dataset. */
-static recur_series_t *read_series(const src_t *o, const char *const *vars, size_t n_vars)
-{
-    recur_series_opts_t so = {.dataset = o->dataset,
-                              .vars = o->dataset ? NULL : vars,
-                              .n_vars = o->dataset ? 0 : n_vars,
-                              .time_dim = o->time_dim,
-                              .select = o->select,
-                              .n_select = o->n_select};
-    return recur_series_read(o->h5, &so);
-}
-
-/* Index of variable name in s, logged when absent. */
-static int find_var(const recur_series_t *s, const src_t *o, const char *name, size_t *out)
-{
-    const long i = recur_series_var_index(s, name);
-    if (i < 0) {
-        recur_error("%s: %s%sno variable '%s'", o->h5, o->dataset ? o->dataset : "",
-                    o->dataset ? ": " : "", name);
-        return RECUR_EINVAL;
-    }
-    *out = (size_t)i;
-    return 0;
-}
-
-/* The series named on the command line and an encoding fitted on its training split. */
-static int load_and_fit(const src_t *o, recur_series_t **out, recur_fc_t *fc)
-{
-    const char *all[RECUR_FC_MAX_INPUTS + RECUR_FC_MAX_TARGETS];
-    size_t n = 0;
-    for (size_t i = 0; i < o->n_vars; i++)
-        all[n++] = o->vars[i];
-    for (size_t k = 0; k < o->n_targets; k++) {
-        bool dup = false;
-        for (size_t i = 0; i < n && !dup; i++)
-            dup = strcmp(all[i], o->targets[k]) == 0;
-        if (!dup)
-            all[n++] = o->targets[k];
-    }
-    recur_series_t *s = read_series(o, all, n);
-    if (!s)
-        return RECUR_EFORMAT;
-    memset(fc, 0, sizeof *fc);
-    fc->window = o->window;
-    fc->horizon = o->horizon;
-    fc->stride = o->stride;
-    fc->val_frac = o->val;
-    fc->train_frac = 1.0 - o->val - o->test;
-    fc->doy = o->doy;
-    fc->hour = o->hour;
-    fc->missing_indicators = o->mi;
-    fc->V = s->V;
-    int rc = 0;
-    if (o->dataset && !o->n_vars) { /* plain mode: every column is an input */
-        if (s->V > RECUR_FC_MAX_INPUTS) {
-            recur_error("%s: %s: %zu columns, more than %d inputs (choose with --vars)", o->h5,
-                        o->dataset, s->V, RECUR_FC_MAX_INPUTS);
-            rc = RECUR_EINVAL;
-        }
-        for (size_t i = 0; rc == 0 && i < s->V; i++)
-            fc->in_var[fc->n_in++] = i;
-    } else {
-        for (size_t i = 0; rc == 0 && i < o->n_vars; i++)
-            rc = find_var(s, o, o->vars[i], &fc->in_var[fc->n_in++]);
-    }
-    if (o->n_targets == 0)
-        fc->out_var[fc->n_out++] = fc->in_var[0];
-    for (size_t k = 0; rc == 0 && k < o->n_targets; k++)
-        rc = find_var(s, o, o->targets[k], &fc->out_var[fc->n_out++]);
-    if (rc == 0 && (rc = recur_fc_init(fc)) != 0)
-        rc = RECUR_EINVAL;
-    if (rc == 0)
-        rc = recur_fc_fit(fc, s, o->h5);
-    if (rc) {
-        recur_series_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-/* The series for a model's encoding: the model's source, overridden by the command line. */
-static int load_for_model(src_t *o, const recur_model_t *m, const char *mpath, recur_fc_t *fc,
-                          recur_series_t **out)
-{
-    recur_fc_source_t src;
-    if (recur_fc_from_model(m, mpath, fc, &src) != 0)
-        return RECUR_EFORMAT;
-    if (!o->dataset && !o->n_vars)
-        o->dataset = src.dataset;
-    if (!o->time_dim)
-        o->time_dim = src.time_dim;
-    if (o->n_select == 0)
-        for (size_t k = 0; k < src.n_select && k < RECUR_SERIES_MAX_SELECT; k++) {
-            if (recur_series_select_parse(src.select[k], &o->select[k]) != 0)
-                return RECUR_EFORMAT;
-            o->select_arg[k] = src.select[k];
-            o->n_select++;
-        }
-    const char *const *vars = src.vars;
-    size_t nv = fc->V;
-    if (o->n_vars && !o->dataset) {
-        if (o->n_vars != fc->V) {
-            recur_error("--vars: the model reads %zu variables, got %zu", fc->V, o->n_vars);
-            return RECUR_EINVAL;
-        }
-        vars = o->vars;
-    }
-    recur_series_t *s = read_series(o, vars, nv);
-    if (!s)
-        return RECUR_EFORMAT;
-    if (s->V != fc->V) {
-        recur_error("%s: %zu variables, the model was trained on %zu", o->h5, s->V, fc->V);
-        recur_series_free(s);
-        return RECUR_EINVAL;
-    }
-    if (o->dataset)
-        for (size_t v = 0; v < s->V; v++)
-            if (strcmp(s->var_names[v], src.vars[v]) != 0) {
-                recur_error("%s: %s: column %zu is '%s', the model's is '%s'", o->h5, o->dataset, v,
-                            s->var_names[v], src.vars[v]);
-                recur_series_free(s);
-                return RECUR_EINVAL;
-            }
-    *out = s;
-    return 0;
-}
-
-/* Refuses an output path whose directory cannot take the file, before any work. */
-static int check_output_dir(const char *out)
-{
-    char *copy = strdup(out);
-    if (!copy) {
-        recur_error("out of memory");
-        return RECUR_ENOMEM;
-    }
-    const char *dir = dirname(copy);
-    struct stat st;
-    int rc = 0;
-    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-        recur_error("%s: is a directory", out);
-        rc = RECUR_EIO;
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        recur_error("%s: cannot write in directory '%s': %s", out, dir, strerror(errno));
-        rc = RECUR_EIO;
-    }
-    free(copy);
-    return rc;
-}
-
-static char *command_line(char *buf, size_t size, int argc, char *argv[])
-{
-    snprintf(buf, size, "recur ");
-    recur_cli_join(buf + 6, size - 6, argc, argv);
-    return buf;
-}
-
 static double seconds(const struct timespec *a, const struct timespec *b)
 {
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
@@ -433,28 +65,6 @@ static void json_number(FILE *fp, const char *key, double x)
         fprintf(fp, ",\"%s\":%.9g", key, x);
     else
         fprintf(fp, ",\"%s\":null", key);
-}
-
-bool cmd_series_requested(int argc, char *argv[])
-{
-    for (int i = 1; i < argc; i++) {
-        if (!argv[i])
-            break;
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--h5") == 0 || strncmp(argv[i], "--h5=", 5) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The date (or index) of step t, for messages. */
-static void step_label(const recur_series_t *s, size_t t, char *buf, size_t size)
-{
-    if (s->epoch)
-        recur_time_format(s->epoch[t], recur_fc_date_only(s), buf, size);
-    else
-        snprintf(buf, size, "step %zu", t);
 }
 
 /* ==== train =================================================================================== */
@@ -527,16 +137,16 @@ static void train_usage(FILE *fp)
         "Exit status: 0 ok; 1 bad input (file, dataset, a window longer than the series, a\n"
         "target without a valid value in a split) or I/O error; 2 usage error; 3 training\n"
         "diverged (MODEL is not written).\n",
-        series_help, encoding_help);
+        recur_cli_series_help, recur_cli_encoding_help);
 }
 
-static int train_parse(int argc, char *argv[], src_t *src, train_opts_t *o, recur_config_t *cfg,
+static int train_parse(int argc, char *argv[], recur_cli_series_t *src, train_opts_t *o, recur_config_t *cfg,
                        recur_init_t *init)
 {
     static const struct option longopts[] = {
         RECUR_CLI_ARCH_LONGOPTS,
-        SERIES_OPTS,
-        ENCODING_OPTS,
+        RECUR_CLI_SERIES_LONGOPTS,
+        RECUR_CLI_ENCODING_LONGOPTS,
         {"output", required_argument, NULL, 'o'},
         {"dropout", required_argument, NULL, OPT_DROPOUT},
         {"epochs", required_argument, NULL, OPT_EPOCHS},
@@ -571,7 +181,7 @@ static int train_parse(int argc, char *argv[], src_t *src, train_opts_t *o, recu
         }
         int a = recur_cli_arch_option(c, optarg, cfg, init);
         if (a == 0)
-            a = src_option(c, optarg, src);
+            a = recur_cli_series_option(c, optarg, src);
         if (a < 0)
             return RECUR_EINVAL;
         if (a > 0)
@@ -649,7 +259,7 @@ static int train_parse(int argc, char *argv[], src_t *src, train_opts_t *o, recu
         recur_error("unexpected argument '%s' (see 'recur train --help')", argv[optind]);
         return RECUR_EINVAL;
     }
-    const char *why = src_check(src, true);
+    const char *why = recur_cli_series_check(src, true);
     if (!why && !o->out)
         why = "missing -o MODEL";
     else if (!why && strcmp(o->out, "-") == 0)
@@ -693,12 +303,12 @@ static int dataset_loss(recur_trainer_t *tr, const recur_real *params, const rec
 }
 
 static recur_model_t *make_model(const recur_config_t *cfg, const recur_real *params,
-                                 const recur_fc_t *fc, const recur_series_t *s, const src_t *src,
+                                 const recur_fc_t *fc, const recur_series_t *s, const recur_cli_series_t *src,
                                  const recur_optim_t *opt, recur_optim_kind_t kind, gsl_rng *rng,
                                  size_t epochs, int argc, char *argv[])
 {
     char cmdline[4096];
-    command_line(cmdline, sizeof cmdline, argc, argv);
+    recur_cli_command_line(cmdline, sizeof cmdline, argc, argv);
     recur_model_t *m = recur_model_alloc(cfg);
     if (!m)
         return NULL;
@@ -728,8 +338,8 @@ static recur_model_t *make_model(const recur_config_t *cfg, const recur_real *pa
 
 int main_train_series(int argc, char *argv[])
 {
-    src_t src;
-    src_init(&src);
+    recur_cli_series_t src;
+    recur_cli_series_init(&src);
     train_opts_t o = {.epochs = 20,
                       .batch_size = 32,
                       .threads = 1,
@@ -768,7 +378,7 @@ int main_train_series(int argc, char *argv[])
     }
     recur_log_set_quiet(o.quiet);
     rc = RECUR_EXIT_ERROR;
-    if (check_output_dir(o.out) != 0 || load_and_fit(&src, &s, &fc) != 0)
+    if (recur_cli_check_output(o.out) != 0 || recur_cli_series_load_fit(&src, &s, &fc) != 0)
         goto out;
     const bool step = cfg.head == RECUR_HEAD_STEP;
     if (step) {
@@ -843,8 +453,8 @@ int main_train_series(int argc, char *argv[])
     size_t b4[4];
     recur_fc_bounds(&fc, s->T, b4);
     char d0[48], d1[48];
-    step_label(s, 0, d0, sizeof d0);
-    step_label(s, b4[1] - 1, d1, sizeof d1);
+    recur_cli_series_step_label(s, 0, d0, sizeof d0);
+    recur_cli_series_step_label(s, b4[1] - 1, d1, sizeof d1);
     recur_info("%s: %zu series x %zu steps; training split %s .. %s; %zu %s of %zu steps, %zu "
                "features, %zu outputs (horizon %zu x %zu targets)",
                src.h5, s->S, s->T, d0, d1, N, step ? "series" : "windows", ds->T, fc.F, fc.O,
@@ -958,7 +568,7 @@ out:
     free(smp);
     recur_fc_release(&fc);
     recur_series_free(s);
-    src_release(&src);
+    recur_cli_series_release(&src);
     return rc;
 }
 
@@ -1005,7 +615,7 @@ static void eval_usage(FILE *fp)
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-            series_help);
+            recur_cli_series_help);
 }
 
 static void predict_usage(FILE *fp)
@@ -1020,7 +630,7 @@ static void predict_usage(FILE *fp)
             "  /forecast (N, H, targets), /truth (same, NaN where unknown), /issue_time (N) and\n"
             "  /valid_time (N, H) in seconds since 1970-01-01 (see their units attribute),\n"
             "  /issue_date, /valid_date (ISO 8601 strings), /series (N), /series_name,\n"
-            "  /horizon, /target; root attributes format = recur-forecast, command_line.\n"
+            "  /horizon, /target; root attributes format = recur-forecast, recur_cli_command_line.\n"
             "With --tsv, OUT (or standard output for '-') is long TSV instead:\n"
             "  series  issue_time  valid_time  horizon  target  forecast  truth\n"
             "\n"
@@ -1037,7 +647,7 @@ static void predict_usage(FILE *fp)
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-            series_help);
+            recur_cli_series_help);
 }
 
 static void encode_usage(FILE *fp)
@@ -1063,16 +673,16 @@ static void encode_usage(FILE *fp)
             "  -h, --help              this text\n"
             "\n"
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-            series_help, encoding_help);
+            recur_cli_series_help, recur_cli_encoding_help);
 }
 
 typedef enum { CMD_EVAL, CMD_PREDICT, CMD_ENCODE } use_cmd_t;
 
-static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts_t *o)
+static int use_parse(use_cmd_t cmd, int argc, char *argv[], recur_cli_series_t *src, use_opts_t *o)
 {
     static const struct option longopts[] = {
-        SERIES_OPTS,
-        ENCODING_OPTS,
+        RECUR_CLI_SERIES_LONGOPTS,
+        RECUR_CLI_ENCODING_LONGOPTS,
         {"model", required_argument, NULL, 'm'},
         {"output", required_argument, NULL, 'o'},
         {"split", required_argument, NULL, OPT_SPLIT},
@@ -1094,9 +704,9 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
-        const bool enc = c == OPT_WINDOW || c == OPT_HORIZON || c == OPT_STRIDE ||
-                         c == OPT_VAL_FRACTION || c == OPT_TEST_FRACTION || c == OPT_CALENDAR ||
-                         c == OPT_MISSING_IND || c == OPT_TARGET;
+        const bool enc = c == RECUR_CLI_S_WINDOW || c == RECUR_CLI_S_HORIZON || c == RECUR_CLI_S_STRIDE ||
+                         c == RECUR_CLI_S_VAL_FRACTION || c == RECUR_CLI_S_TEST_FRACTION || c == RECUR_CLI_S_CALENDAR ||
+                         c == RECUR_CLI_S_MISSING_IND || c == RECUR_CLI_S_TARGET;
         const bool only_eval = c == OPT_CLIMATOLOGY || c == OPT_RIDGE_LAMBDA || c == OPT_NO_RIDGE;
         if ((enc && cmd != CMD_ENCODE) || (only_eval && cmd != CMD_EVAL) ||
             (c == OPT_TSV && cmd != CMD_PREDICT) || (c == OPT_HEAD_ENC && cmd != CMD_ENCODE) ||
@@ -1109,7 +719,7 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts
                         name, name);
             return RECUR_EINVAL;
         }
-        const int a = src_option(c, optarg, src);
+        const int a = recur_cli_series_option(c, optarg, src);
         if (a < 0)
             return RECUR_EINVAL;
         if (a > 0)
@@ -1181,7 +791,7 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts
         recur_error("unexpected argument '%s' (see 'recur %s --help')", argv[optind], name);
         return RECUR_EINVAL;
     }
-    if ((why = src_check(src, cmd == CMD_ENCODE && !o->model)))
+    if ((why = recur_cli_series_check(src, cmd == CMD_ENCODE && !o->model)))
         ;
     else if (cmd != CMD_ENCODE && !o->model)
         why = "missing -m MODEL";
@@ -1201,7 +811,7 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], src_t *src, use_opts
 }
 
 /* Model, encoding and series for eval and predict (and encode -m). */
-static int open_model(src_t *src, const use_opts_t *o, recur_model_t **m, recur_fc_t *fc,
+static int open_model(recur_cli_series_t *src, const use_opts_t *o, recur_model_t **m, recur_fc_t *fc,
                       recur_series_t **s)
 {
     if (!(*m = recur_model_load(o->model)))
@@ -1211,7 +821,7 @@ static int open_model(src_t *src, const use_opts_t *o, recur_model_t **m, recur_
                     o->model);
         return RECUR_EFORMAT;
     }
-    return load_for_model(src, *m, o->model, fc, s);
+    return recur_cli_series_load_for_model(src, *m, o->model, fc, s);
 }
 
 /* "train split (N samples, issue times A .. B)" on stderr. */
@@ -1227,8 +837,8 @@ static void describe_samples(const recur_fc_t *fc, const recur_series_t *s, recu
         tmax = smp[i].t > tmax ? smp[i].t : tmax;
     }
     char a[48], b[48];
-    step_label(s, tmin, a, sizeof a);
-    step_label(s, tmax, b, sizeof b);
+    recur_cli_series_step_label(s, tmin, a, sizeof a);
+    recur_cli_series_step_label(s, tmax, b, sizeof b);
     recur_info("%s split: %zu samples (%zu series), issue times %s .. %s, horizon 1..%zu",
                recur_split_name(sp), n, s->S, a, b, fc->horizon);
 }
@@ -1248,8 +858,8 @@ static void tsv_number(FILE *fp, double x)
 
 int main_eval_series(int argc, char *argv[])
 {
-    src_t src;
-    src_init(&src);
+    recur_cli_series_t src;
+    recur_cli_series_init(&src);
     use_opts_t o = {
         .split = RECUR_SPLIT_TEST, .ridge_lambda = 1.0, .threads = 1, .batch_size = 256};
     int rc = RECUR_EXIT_USAGE;
@@ -1319,7 +929,7 @@ int main_eval_series(int argc, char *argv[])
     }
     char cmdline[4096];
     fprintf(fp, "# recur %s: %s\n", RECUR_VERSION,
-            command_line(cmdline, sizeof cmdline, argc, argv));
+            recur_cli_command_line(cmdline, sizeof cmdline, argc, argv));
     fprintf(fp, "# model %s; series %s; split %s, %zu samples\n", o.model, src.h5,
             recur_split_name(o.split), n);
     fputs("model\ttarget\thorizon\tmae\trmse\tskill_persistence\tskill_climatology\n", fp);
@@ -1387,7 +997,7 @@ out:
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    src_release(&src);
+    recur_cli_series_release(&src);
     return rc;
 }
 
@@ -1409,7 +1019,7 @@ static int write_tsv(FILE *fp, const recur_fc_t *fc, const recur_series_t *s,
     }
     const bool date_only = recur_fc_date_only(s);
     fprintf(fp, "# recur %s: %s\n", RECUR_VERSION,
-            command_line(cmdline, sizeof cmdline, argc, argv));
+            recur_cli_command_line(cmdline, sizeof cmdline, argc, argv));
     fputs("series\tissue_time\tvalid_time\thorizon\ttarget\tforecast\ttruth\n", fp);
     for (size_t i = 0; i < n; i++) {
         recur_fc_truth(fc, s, &smp[i], truth, tm);
@@ -1441,8 +1051,8 @@ static int write_tsv(FILE *fp, const recur_fc_t *fc, const recur_series_t *s,
 
 int main_predict_series(int argc, char *argv[])
 {
-    src_t src;
-    src_init(&src);
+    recur_cli_series_t src;
+    recur_cli_series_init(&src);
     use_opts_t o = {.split = RECUR_SPLIT_ALL, .threads = 1, .batch_size = 256};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *m = NULL;
@@ -1461,7 +1071,7 @@ int main_predict_series(int argc, char *argv[])
     recur_log_set_quiet(o.quiet);
     recur_blas_set_threads((int)o.threads);
     rc = RECUR_EXIT_ERROR;
-    if ((!o.tsv || strcmp(o.out, "-") != 0) && check_output_dir(o.out) != 0)
+    if ((!o.tsv || strcmp(o.out, "-") != 0) && recur_cli_check_output(o.out) != 0)
         goto out;
     if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0 ||
         recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
@@ -1479,7 +1089,7 @@ int main_predict_series(int argc, char *argv[])
     if (recur_fc_predict(m, &fc, s, smp, n, o.batch_size, pred) != 0)
         goto out;
     char cmdline[4096];
-    command_line(cmdline, sizeof cmdline, argc, argv);
+    recur_cli_command_line(cmdline, sizeof cmdline, argc, argv);
     if (!o.tsv) {
         if (recur_fc_write_predictions(o.out, &fc, s, smp, n, pred, cmdline, o.model) != 0)
             goto out;
@@ -1509,7 +1119,7 @@ out:
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    src_release(&src);
+    recur_cli_series_release(&src);
     return rc;
 }
 
@@ -1517,8 +1127,8 @@ out:
 
 int main_encode_series(int argc, char *argv[])
 {
-    src_t src;
-    src_init(&src);
+    recur_cli_series_t src;
+    recur_cli_series_init(&src);
     use_opts_t o = {.split = RECUR_SPLIT_TRAIN, .threads = 1, .head = RECUR_HEAD_SEQ};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *m = NULL;
@@ -1535,12 +1145,12 @@ int main_encode_series(int argc, char *argv[])
     }
     recur_log_set_quiet(o.quiet);
     rc = RECUR_EXIT_ERROR;
-    if (check_output_dir(o.out) != 0)
+    if (recur_cli_check_output(o.out) != 0)
         goto out;
     if (o.model) {
         if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0)
             goto out;
-    } else if (load_and_fit(&src, &s, &fc) != 0) {
+    } else if (recur_cli_series_load_fit(&src, &s, &fc) != 0) {
         goto out;
     }
     if (o.head == RECUR_HEAD_STEP) {
@@ -1569,6 +1179,6 @@ out:
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    src_release(&src);
+    recur_cli_series_release(&src);
     return rc;
 }

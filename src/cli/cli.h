@@ -1,4 +1,4 @@
-/* recur/cli.h - option-parsing helpers shared by the command-line front ends (src/cmd_*.c):
+/* cli.h - option-parsing helpers shared by the command-line front ends (src/cli/cmd_*.c):
  * checked number parsing, the architecture options every model-building command accepts, the
  * DNA input options of train / eval / predict / encode, and one-line usage errors. Errors are
  * logged through recur_error() ("recur CMD: ..."). */
@@ -185,5 +185,13 @@ size_t recur_cli_double_list(const char *opt, const char *arg, double lo, double
  * exit status. */
 FILE *recur_cli_out_open(const char *path, char *tmp, size_t n);
 int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc);
+
+/* Refuses an output path that is a directory or whose directory cannot be written, before any
+ * work: 0, or RECUR_EIO / RECUR_ENOMEM (logged). */
+int recur_cli_check_output(const char *out) RECUR_WUR;
+
+/* "recur " and the command line argv[0..argc-1] into buf (truncated, terminated): the
+ * provenance line of outputs; returns buf. */
+char *recur_cli_command_line(char *buf, size_t size, int argc, char *const argv[]);
 
 #endif
