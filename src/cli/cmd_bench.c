@@ -9,8 +9,8 @@
 
 #include <gsl/gsl_rng.h>
 
-#include <recur/blas.h>
 #include "cli.h"
+#include <recur/blas.h>
 #include <recur/engine.h>
 #include <recur/optim.h>
 #include <recur/synth.h>

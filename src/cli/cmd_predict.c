@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <recur/blas.h>
 #include "cli.h"
+#include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/dna.h>
 #include <recur/metrics.h>

@@ -140,8 +140,8 @@ static void train_usage(FILE *fp)
         recur_cli_series_help, recur_cli_encoding_help);
 }
 
-static int train_parse(int argc, char *argv[], recur_cli_series_t *src, train_opts_t *o, recur_config_t *cfg,
-                       recur_init_t *init)
+static int train_parse(int argc, char *argv[], recur_cli_series_t *src, train_opts_t *o,
+                       recur_config_t *cfg, recur_init_t *init)
 {
     static const struct option longopts[] = {
         RECUR_CLI_ARCH_LONGOPTS,
@@ -303,9 +303,10 @@ static int dataset_loss(recur_trainer_t *tr, const recur_real *params, const rec
 }
 
 static recur_model_t *make_model(const recur_config_t *cfg, const recur_real *params,
-                                 const recur_fc_t *fc, const recur_series_t *s, const recur_cli_series_t *src,
-                                 const recur_optim_t *opt, recur_optim_kind_t kind, gsl_rng *rng,
-                                 size_t epochs, int argc, char *argv[])
+                                 const recur_fc_t *fc, const recur_series_t *s,
+                                 const recur_cli_series_t *src, const recur_optim_t *opt,
+                                 recur_optim_kind_t kind, gsl_rng *rng, size_t epochs, int argc,
+                                 char *argv[])
 {
     char cmdline[4096];
     recur_cli_command_line(cmdline, sizeof cmdline, argc, argv);
@@ -620,34 +621,35 @@ static void eval_usage(FILE *fp)
 
 static void predict_usage(FILE *fp)
 {
-    fprintf(fp,
-            "Usage: recur predict -m MODEL --h5 FILE -o OUT [options]\n"
-            "\n"
-            "Forecasts of a forecaster for every sample of a split (default all: every issue\n"
-            "time with a full window, up to the series' last step, whose forecasts reach past\n"
-            "the data). The model's normalisation is applied to the inputs and undone on the\n"
-            "outputs, so forecasts are in physical units. OUT is HDF5:\n"
-            "  /forecast (N, H, targets), /truth (same, NaN where unknown), /issue_time (N) and\n"
-            "  /valid_time (N, H) in seconds since 1970-01-01 (see their units attribute),\n"
-            "  /issue_date, /valid_date (ISO 8601 strings), /series (N), /series_name,\n"
-            "  /horizon, /target; root attributes format = recur-forecast, recur_cli_command_line.\n"
-            "With --tsv, OUT (or standard output for '-') is long TSV instead:\n"
-            "  series  issue_time  valid_time  horizon  target  forecast  truth\n"
-            "\n"
-            "%s\n"
-            "Options:\n"
-            "  -m, --model MODEL       a model written by `recur train --h5`\n"
-            "  --split train|val|test|all  samples to forecast (default all)\n"
-            "  --tsv                   write TSV instead of HDF5\n"
-            "  --batch-size B          windows per forward pass (default 256)\n"
-            "  -o, --output OUT        output file\n"
-            "  -@, --threads N         OpenBLAS threads\n"
-            "  --seed N                accepted for uniformity (nothing random here)\n"
-            "  -q, --quiet             no summary on stderr\n"
-            "  -h, --help              this text\n"
-            "\n"
-            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-            recur_cli_series_help);
+    fprintf(
+        fp,
+        "Usage: recur predict -m MODEL --h5 FILE -o OUT [options]\n"
+        "\n"
+        "Forecasts of a forecaster for every sample of a split (default all: every issue\n"
+        "time with a full window, up to the series' last step, whose forecasts reach past\n"
+        "the data). The model's normalisation is applied to the inputs and undone on the\n"
+        "outputs, so forecasts are in physical units. OUT is HDF5:\n"
+        "  /forecast (N, H, targets), /truth (same, NaN where unknown), /issue_time (N) and\n"
+        "  /valid_time (N, H) in seconds since 1970-01-01 (see their units attribute),\n"
+        "  /issue_date, /valid_date (ISO 8601 strings), /series (N), /series_name,\n"
+        "  /horizon, /target; root attributes format = recur-forecast, recur_cli_command_line.\n"
+        "With --tsv, OUT (or standard output for '-') is long TSV instead:\n"
+        "  series  issue_time  valid_time  horizon  target  forecast  truth\n"
+        "\n"
+        "%s\n"
+        "Options:\n"
+        "  -m, --model MODEL       a model written by `recur train --h5`\n"
+        "  --split train|val|test|all  samples to forecast (default all)\n"
+        "  --tsv                   write TSV instead of HDF5\n"
+        "  --batch-size B          windows per forward pass (default 256)\n"
+        "  -o, --output OUT        output file\n"
+        "  -@, --threads N         OpenBLAS threads\n"
+        "  --seed N                accepted for uniformity (nothing random here)\n"
+        "  -q, --quiet             no summary on stderr\n"
+        "  -h, --help              this text\n"
+        "\n"
+        "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
+        recur_cli_series_help);
 }
 
 static void encode_usage(FILE *fp)
@@ -704,8 +706,9 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], recur_cli_series_t *
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
-        const bool enc = c == RECUR_CLI_S_WINDOW || c == RECUR_CLI_S_HORIZON || c == RECUR_CLI_S_STRIDE ||
-                         c == RECUR_CLI_S_VAL_FRACTION || c == RECUR_CLI_S_TEST_FRACTION || c == RECUR_CLI_S_CALENDAR ||
+        const bool enc = c == RECUR_CLI_S_WINDOW || c == RECUR_CLI_S_HORIZON ||
+                         c == RECUR_CLI_S_STRIDE || c == RECUR_CLI_S_VAL_FRACTION ||
+                         c == RECUR_CLI_S_TEST_FRACTION || c == RECUR_CLI_S_CALENDAR ||
                          c == RECUR_CLI_S_MISSING_IND || c == RECUR_CLI_S_TARGET;
         const bool only_eval = c == OPT_CLIMATOLOGY || c == OPT_RIDGE_LAMBDA || c == OPT_NO_RIDGE;
         if ((enc && cmd != CMD_ENCODE) || (only_eval && cmd != CMD_EVAL) ||
@@ -811,8 +814,8 @@ static int use_parse(use_cmd_t cmd, int argc, char *argv[], recur_cli_series_t *
 }
 
 /* Model, encoding and series for eval and predict (and encode -m). */
-static int open_model(recur_cli_series_t *src, const use_opts_t *o, recur_model_t **m, recur_fc_t *fc,
-                      recur_series_t **s)
+static int open_model(recur_cli_series_t *src, const use_opts_t *o, recur_model_t **m,
+                      recur_fc_t *fc, recur_series_t **s)
 {
     if (!(*m = recur_model_load(o->model)))
         return RECUR_EFORMAT;

@@ -17,8 +17,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include <recur/blas.h>
 #include "cli.h"
+#include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/dist.h>
 #include <recur/dna.h>
@@ -28,8 +28,8 @@
 #include <recur/optim.h>
 #include <recur/train.h>
 
-#include "progress.h"
 #include "cmd_series.h"
+#include "progress.h"
 #include "series_opts.h"
 
 /* Length bucketing: records are sorted by length within shuffled chunks of this many batches. */

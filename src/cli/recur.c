@@ -9,8 +9,8 @@
 #include <hdf5.h>
 #include <htslib/hts.h>
 
-#include <recur/blas.h>
 #include "cli.h"
+#include <recur/blas.h>
 #include <recur/common.h>
 #include <recur/dist.h>
 
