@@ -60,8 +60,8 @@ static int check_opts(const recur_config_t *cfg, const recur_fit_opts_t *o,
         why = "the batch size must be at least 1";
     else if (o->train.on_update)
         why = "the trainer's callback is fit's own (use recur_fit_opts_t.on_update)";
-    else if (o->balance && (d->train->task != RECUR_TASK_CLASSIFY ||
-                            d->train->head != RECUR_HEAD_SEQ))
+    else if (o->balance &&
+             (d->train->task != RECUR_TASK_CLASSIFY || d->train->head != RECUR_HEAD_SEQ))
         why = "class balancing needs one class label per record";
     else if (o->revcomp && d->train->F != 4)
         why = "reverse-complement augmentation needs 4 one-hot channels (DNA)";
@@ -383,8 +383,8 @@ int recur_fit_next(recur_fit_t *f)
     f->e.skipped += st.skipped;
     f->e.clipped += st.clipped;
     f->e.grad_norm_sum += st.grad_norm_sum;
-    f->e.grad_norm_max = st.grad_norm_max > f->e.grad_norm_max ? st.grad_norm_max
-                                                                : f->e.grad_norm_max;
+    f->e.grad_norm_max =
+        st.grad_norm_max > f->e.grad_norm_max ? st.grad_norm_max : f->e.grad_norm_max;
     f->batch++;
     return 1;
 }

@@ -43,20 +43,20 @@ struct recur_fit {
     recur_optim_t *opt;
     recur_trainer_t *tr;
     recur_dataset_batch_t *bb, *vbb;
-    size_t *order;            /* (per_epoch) rows in batch order */
-    size_t *starts;           /* (batches per epoch) first position of each batch */
-    recur_fit_lenrow_t *tmp;  /* (B * RECUR_FIT_BUCKET_BATCHES) */
-    unsigned char *flip;      /* (B) strands of a batch */
-    size_t epoch;             /* the epoch in progress, or the next one (1-based) */
-    bool in_epoch;            /* its order is drawn */
-    size_t batch, n_batches;  /* the next batch, batches of the epoch */
-    size_t n_rows;            /* rows of the epoch */
-    recur_fit_sums_t e;       /* the epoch's sums */
-    size_t epochs_run;        /* the last epoch ended */
-    bool stopped;             /* patience ran out */
-    double best_loss;         /* lowest validation loss so far */
-    size_t since_best;        /* epochs since */
-    size_t best_epoch;        /* its epoch (0: none) */
+    size_t *order;             /* (per_epoch) rows in batch order */
+    size_t *starts;            /* (batches per epoch) first position of each batch */
+    recur_fit_lenrow_t *tmp;   /* (B * RECUR_FIT_BUCKET_BATCHES) */
+    unsigned char *flip;       /* (B) strands of a batch */
+    size_t epoch;              /* the epoch in progress, or the next one (1-based) */
+    bool in_epoch;             /* its order is drawn */
+    size_t batch, n_batches;   /* the next batch, batches of the epoch */
+    size_t n_rows;             /* rows of the epoch */
+    recur_fit_sums_t e;        /* the epoch's sums */
+    size_t epochs_run;         /* the last epoch ended */
+    bool stopped;              /* patience ran out */
+    double best_loss;          /* lowest validation loss so far */
+    size_t since_best;         /* epochs since */
+    size_t best_epoch;         /* its epoch (0: none) */
     recur_fit_snapshot_t best; /* its weights and state (params NULL: none kept) */
     /* restore: the epoch to go on inside, from which batch, with which sums */
     bool resume_mid;

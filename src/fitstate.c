@@ -17,9 +17,9 @@ enum { BEST_N = 7 };
 
 static void sums_pack(const recur_fit_sums_t *e, double *a)
 {
-    const double v[SUMS_N] = {e->loss_sum,        (double)e->terms,   (double)e->updates,
-                              (double)e->skipped, (double)e->clipped, e->grad_norm_sum,
-                              e->grad_norm_max,   (double)e->right,   (double)e->judged,
+    const double v[SUMS_N] = {e->loss_sum,        (double)e->terms,       (double)e->updates,
+                              (double)e->skipped, (double)e->clipped,     e->grad_norm_sum,
+                              e->grad_norm_max,   (double)e->right,       (double)e->judged,
                               (double)e->steps,   (double)e->padded_steps};
     memcpy(a, v, sizeof v);
 }
@@ -147,13 +147,12 @@ int recur_fit_checkpoint(const recur_fit_t *f, recur_model_t *m)
     sums_pack(f->in_epoch ? &f->e : &zero, sums);
     const double where[2] = {(double)f->epoch, (double)(f->in_epoch ? f->batch : 0)};
     const recur_fit_snapshot_t *b = &f->best;
-    const double best[BEST_N] = {f->best_loss,          (double)f->since_best,
-                                 (double)f->best_epoch, b->params != NULL,
-                                 (double)b->step,       (double)b->skipped,
+    const double best[BEST_N] = {f->best_loss,      (double)f->since_best, (double)f->best_epoch,
+                                 b->params != NULL, (double)b->step,       (double)b->skipped,
                                  (double)b->epoch};
-    int rc = put_state(f, m, f->params, recur_optim_m(opt), recur_optim_v(opt),
-                       recur_optim_steps(opt), recur_optim_skipped(opt), f->epoch - 1, f->rng,
-                       b->params);
+    int rc =
+        put_state(f, m, f->params, recur_optim_m(opt), recur_optim_v(opt), recur_optim_steps(opt),
+                  recur_optim_skipped(opt), f->epoch - 1, f->rng, b->params);
     if (rc == 0)
         rc = recur_model_set_numbers(m, "resume_epoch", where, 1);
     if (rc == 0)
@@ -184,12 +183,10 @@ int recur_fit_result(const recur_fit_t *f, recur_model_t *m, size_t *epoch, bool
     if (best)
         *best = use_best;
     if (use_best)
-        return put_state(f, m, b->params, b->m, b->v, b->step, b->skipped, b->epoch, b->rng,
-                         NULL);
+        return put_state(f, m, b->params, b->m, b->v, b->step, b->skipped, b->epoch, b->rng, NULL);
     recur_optim_t *opt = f->opt;
     return put_state(f, m, f->params, recur_optim_m(opt), recur_optim_v(opt),
-                     recur_optim_steps(opt), recur_optim_skipped(opt), f->epochs_run, f->rng,
-                     NULL);
+                     recur_optim_steps(opt), recur_optim_skipped(opt), f->epochs_run, f->rng, NULL);
 }
 
 /* ---- Restore --------------------------------------------------------------------------------- */

@@ -127,7 +127,7 @@ done <<'EOF'
 2|err1|recur predict: --data and raw inputs|predict -m @M@ --data @F@/train_small.h5 --fasta @T@/ok.fa
 2|err1|recur train: --windows needs --max-len N|train --fasta @T@/ok.fa:a --fasta @T@/crlf.fa:b --windows -o @T@/w.h5
 2|err1|recur train: --task: DNA records are classified|train --fasta @T@/ok.fa:a --task regress -o @T@/w.h5
-2|err1|recur train: --hidden: comes from --init MODEL|train --init @M@ --fasta @T@/ok.fa:a --hidden 4 -o @T@/w.h5
+2|err1|recur train: --hidden 4 conflicts with the model's hidden 6|train --init @M@ --fasta @T@/ok.fa:a --hidden 4 -o @T@/w.h5
 2|err1|recur train: --class-weights: expected auto or none|train --fasta @T@/ok.fa:a --class-weights x -o @T@/w.h5
 2|err1|recur train: --revcomp: needs DNA data|train --data @F@/train_small.h5 --revcomp -o @T@/w.h5
 2|err1|recur train: --exclude-flags: expected SAM flags|train --bam @T@/noidx.bam --exclude-flags BOGUS -o @T@/w.h5

@@ -79,7 +79,7 @@ done <<'EOF'
 2|err1|the reverse direction would see the future|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --head step --bidirectional
 2|err1|must leave a training split|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --val-fraction 0.5 --test-fraction 0.5
 2|err1|--keep-best and --patience need a validation split|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --val-fraction 0 --keep-best
-2|err1|recur train: --input: comes from the encoding|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --input 3
+2|err1|recur train: --input 3 conflicts with the data's input 1|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --input 3
 2|err1|recur train: -o: the model cannot be written to standard output|train --h5 @SEA@ --vars tmax -o -
 2|err1|recur train: --h5: the series cannot be read from standard input|train --h5 - --vars tmax -o @TMP@/m.h5
 2|err1|recur eval: missing -m MODEL|eval --h5 @SEA@
@@ -124,9 +124,11 @@ check() { # description, then a command that must succeed
 
 # The acceptance run: a 1..7-day forecast of daily maximum temperature on the shipped series.
 # Hyperparameters chosen on seeds 1-6 (all six beat persistence at horizon 1, MAE 2.08-2.22 degC
-# against 2.25); the test uses seed 1.
+# against 2.25) with the weights of the last epoch (--keep last, the forecasters' default when they
+# were chosen; the best validation epoch, by the mean loss over the 7 horizons, is an earlier one
+# that is worse at horizon 1: 2.54, 2.78, 2.45 on seeds 1-3); the test uses seed 1.
 ACC="--h5 $SEA --vars tmax,tmin,precip,wind --target tmax --window 7 --horizon 7 --calendar doy
-     --cell lstm --hidden 64 --epochs 40 --seed 1"
+     --cell lstm --hidden 64 --epochs 40 --seed 1 --keep last"
 # shellcheck disable=SC2086
 if check "acceptance: train on $SEA" $RECUR train $ACC -q -o "$tmp/sea.h5" &&
     check "acceptance: eval" $RECUR eval -m "$tmp/sea.h5" --h5 "$SEA" -o "$tmp/sea.tsv"; then

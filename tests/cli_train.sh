@@ -84,9 +84,9 @@ done <<'EOF'
 2|err1|recur train: -@: expected an integer in 1..1024, got '0'|train --data @DATA@ -o @TMP@/m.h5 -@ 0
 2|err1|recur train: --hidden: expected an integer in 1..65536, got '0'|train --data @DATA@ -o @TMP@/m.h5 --hidden 0
 2|err1|recur train: --cell: expected rnn, lstm or gru|train --data @DATA@ -o @TMP@/m.h5 --cell elman
-2|err1|recur train: --head: comes from the dataset|train --data @DATA@ -o @TMP@/m.h5 --head step
-2|err1|recur train: --task: comes from the dataset|train --data @DATA@ -o @TMP@/m.h5 --task regress
-2|err1|recur train: --input: comes from the dataset|train --data @DATA@ -o @TMP@/m.h5 --input 4
+2|err1|recur train: --head step conflicts with the data's head seq|train --data @DATA@ -o @TMP@/m.h5 --head step
+2|err1|recur train: --task regress conflicts with the data's task classify|train --data @DATA@ -o @TMP@/m.h5 --task regress
+2|err1|recur train: --input 4 conflicts with the data's input 2|train --data @DATA@ -o @TMP@/m.h5 --input 4
 2|err1|recur train: --momentum applies to --optimizer sgd only|train --data @DATA@ -o @TMP@/m.h5 --momentum 0.9
 2|err1|recur train: -o: the model cannot be written to standard output|train --data @DATA@ -o -
 2|err1|recur train: --data: the dataset cannot be read from standard input|train --data - -o @TMP@/m.h5

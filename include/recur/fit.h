@@ -98,12 +98,12 @@ typedef struct {
 
 /* Where the run is, for a progress line. */
 typedef struct {
-    size_t epoch, epochs;   /* the epoch in progress (1-based; epochs + 1 when done), of */
-    size_t batch, batches;  /* batches done in it, of */
-    double loss;            /* the epoch's running mean training loss (NaN before a batch) */
-    uint64_t updates;       /* updates attempted so far in the run (made + skipped) */
-    size_t rows_per_epoch;  /* rows drawn every epoch (more than the rows when balancing) */
-    size_t batch_size;      /* rows per batch */
+    size_t epoch, epochs;  /* the epoch in progress (1-based; epochs + 1 when done), of */
+    size_t batch, batches; /* batches done in it, of */
+    double loss;           /* the epoch's running mean training loss (NaN before a batch) */
+    uint64_t updates;      /* updates attempted so far in the run (made + skipped) */
+    size_t rows_per_epoch; /* rows drawn every epoch (more than the rows when balancing) */
+    size_t batch_size;     /* rows per batch */
 } recur_fit_status_t;
 
 typedef struct recur_fit recur_fit_t;
