@@ -16,6 +16,7 @@
 #include <hdf5.h>
 
 #include <recur/forecast.h>
+#include <recur/infer.h>
 
 #define MAX_OUTPUTS ((size_t)1 << 20)
 #define RIDGE_MAX_P 4096 /* ridge features: (P x P) doubles, 128 MiB */
@@ -1024,86 +1025,23 @@ int recur_fc_from_model(const recur_model_t *m, const char *path, recur_fc_t *fc
 
 /* ---- The network ----------------------------------------------------------------------------- */
 
-/* Sequence head: batches of sample windows through the engine. zout (n, O). */
-static int predict_seq(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
-                       const recur_fc_sample_t *smp, size_t n, size_t batch, recur_real *zout)
-{
-    const recur_config_t *cfg = recur_model_config(m);
-    const size_t B = batch < n ? batch : n, O = fc->O;
-    int rc = RECUR_ENOMEM;
-    recur_dataset_t *ds = recur_fc_dataset_seq(fc, s, smp, n);
-    recur_dataset_batch_t *bb = ds ? recur_dataset_batch_alloc(ds, fc->window, B) : NULL;
-    recur_engine_t *e = bb ? recur_engine_alloc_inference(cfg, fc->window, B) : NULL;
-    size_t *idx = malloc(B * sizeof *idx);
-    if (!ds || !bb || !e || !idx)
-        goto out;
-    for (size_t i0 = 0; i0 < n; i0 += B) {
-        const size_t nb = n - i0 < B ? n - i0 : B;
-        for (size_t j = 0; j < nb; j++)
-            idx[j] = i0 + j;
-        recur_batch_t b;
-        if ((rc = recur_dataset_batch(ds, idx, nb, bb, &b)) != 0 ||
-            (rc = recur_engine_forward(e, recur_model_params_const(m), &b, 0, b.T, false, NULL,
-                                       NULL, NULL)) != 0)
-            goto out;
-        size_t rows;
-        const recur_real *y = recur_engine_outputs(e, &rows); /* (nb, O) */
-        memcpy(zout + i0 * O, y, nb * O * sizeof *y);
-    }
-    rc = 0;
-out:
-    if (rc == RECUR_ENOMEM && !(ds && bb && e && idx))
-        recur_error("forecast: cannot allocate the prediction buffers");
-    free(idx);
-    recur_engine_free(e);
-    recur_dataset_batch_free(bb);
-    recur_dataset_free(ds);
-    return rc;
-}
-
 #define STEP_CHUNK 1024 /* steps per engine window when running a whole series */
 
-/* Step head: every series from its first step; zfull (S, T, O) outputs at every step. */
-static int predict_step(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
-                        size_t batch, recur_real *zfull)
+/* The network's outputs, z-scored: sequence head (n, O), one row per sample window; step head
+ * (S, T, O), every step of every series. */
+static int raw_outputs(const recur_model_t *m, const recur_fc_t *fc, const recur_series_t *s,
+                       const recur_fc_sample_t *smp, size_t n, size_t batch, recur_real *z)
 {
     const recur_config_t *cfg = recur_model_config(m);
-    const size_t S = s->S, T = s->T, O = fc->O, B = batch < S ? batch : S;
-    const size_t K = T < STEP_CHUNK ? T : STEP_CHUNK;
-    int rc = RECUR_ENOMEM;
-    recur_dataset_t *ds = recur_fc_dataset_step(fc, s, RECUR_SPLIT_ALL);
-    recur_dataset_batch_t *bb = ds ? recur_dataset_batch_alloc(ds, T, B) : NULL;
-    recur_engine_t *e = bb ? recur_engine_alloc(cfg, K, B) : NULL;
-    size_t *idx = malloc(B * sizeof *idx);
-    if (!ds || !bb || !e || !idx)
-        goto out;
-    for (size_t i0 = 0; i0 < S; i0 += B) {
-        const size_t nb = S - i0 < B ? S - i0 : B;
-        for (size_t j = 0; j < nb; j++)
-            idx[j] = i0 + j;
-        recur_batch_t b;
-        if ((rc = recur_dataset_batch(ds, idx, nb, bb, &b)) != 0)
-            goto out;
-        for (size_t t0 = 0; t0 < b.T; t0 += K) {
-            const size_t t1 = b.T - t0 < K ? b.T : t0 + K;
-            if ((rc = recur_engine_forward(e, recur_model_params_const(m), &b, t0, t1, false, NULL,
-                                           NULL, NULL)) != 0)
-                goto out;
-            size_t rows;
-            const recur_real *y = recur_engine_outputs(e, &rows); /* (t1 - t0, nb, O) */
-            for (size_t t = t0; t < t1; t++)
-                for (size_t j = 0; j < nb; j++)
-                    memcpy(zfull + ((i0 + j) * T + t) * O, y + ((t - t0) * nb + j) * O,
-                           O * sizeof *y);
-        }
-    }
-    rc = 0;
-out:
-    if (rc == RECUR_ENOMEM && !(ds && bb && e && idx))
-        recur_error("forecast: cannot allocate the prediction buffers");
-    free(idx);
-    recur_engine_free(e);
-    recur_dataset_batch_free(bb);
+    const bool step = cfg->head == RECUR_HEAD_STEP;
+    recur_dataset_t *ds =
+        step ? recur_fc_dataset_step(fc, s, RECUR_SPLIT_ALL) : recur_fc_dataset_seq(fc, s, smp, n);
+    if (!ds)
+        return RECUR_ENOMEM;
+    const recur_real *params = recur_model_params_const(m);
+    const int rc =
+        step ? recur_infer_step_outputs(cfg, params, ds, NULL, ds->N, batch, STEP_CHUNK, z)
+             : recur_infer_seq_outputs(cfg, params, ds, NULL, ds->N, batch, z);
     recur_dataset_free(ds);
     return rc;
 }
@@ -1131,7 +1069,7 @@ int recur_fc_predict(const recur_model_t *m, const recur_fc_t *fc, const recur_s
         recur_error("out of memory");
         return RECUR_ENOMEM;
     }
-    int rc = step ? predict_step(m, fc, s, batch, z) : predict_seq(m, fc, s, smp, n, batch, z);
+    int rc = raw_outputs(m, fc, s, smp, n, batch, z);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const recur_real *zi = step ? z + (smp[i].series * s->T + smp[i].t) * O : z + i * O;
         for (size_t k = 0; k < O; k++)

@@ -23,6 +23,7 @@
 #include <recur/dist.h>
 #include <recur/dna.h>
 #include <recur/engine.h>
+#include <recur/infer.h>
 #include <recur/metrics.h>
 #include <recur/model.h>
 #include <recur/optim.h>
@@ -801,7 +802,7 @@ static int validate(const recur_config_t *cfg, const recur_real *params, const d
         int rc = RECUR_ENOMEM;
         if (!p)
             goto done;
-        if ((rc = recur_metrics_predict(cfg, params, vs, d->val, n, B, revcomp, p)) != 0)
+        if ((rc = recur_infer_probs(cfg, params, vs, d->val, n, B, revcomp, p)) != 0)
             goto done;
         rc = RECUR_ENOMEM;
         if (cfg->task == RECUR_TASK_CLASSIFY) {
