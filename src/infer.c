@@ -216,16 +216,20 @@ int recur_infer_records(const recur_config_t *cfg, const recur_real *params,
 
 /* ---- Raw outputs ------------------------------------------------------------------------ */
 
-/* 0 when cfg has head `head` and ds its input size and outputs, else RECUR_EINVAL (logged). */
+/* 0 when cfg has head `head` and ds its input size, and B >= 1; else RECUR_EINVAL (logged). */
 static int check_outputs(const recur_config_t *cfg, const recur_dataset_t *ds, size_t B,
                          recur_head_t head)
 {
-    if (cfg->head == head && ds->F == cfg->input_size && B > 0)
+    if (cfg->head != head)
+        recur_error("infer: needs a model with a %s head (it has a %s head)", recur_head_name(head),
+                    recur_head_name(cfg->head));
+    else if (ds->F != cfg->input_size)
+        recur_error("infer: the model takes %zu input features, the data have %zu", cfg->input_size,
+                    ds->F);
+    else if (B == 0)
+        recur_error("infer: batches of 0 rows");
+    else
         return 0;
-    recur_error("infer: needs a model with a %s head (it has a %s head) and data of its %zu "
-                "input features (they have %zu)%s",
-                recur_head_name(head), recur_head_name(cfg->head), cfg->input_size, ds->F,
-                B ? "" : "; batches of 0 rows");
     return RECUR_EINVAL;
 }
 
