@@ -53,6 +53,31 @@ static recur_real *make_params(const recur_config_t *cfg, gsl_rng *rng)
     return p;
 }
 
+/* What most tests start from: a generator, parameters of cfg and a dataset of N rows of up to
+ * T steps. */
+typedef struct {
+    gsl_rng *rng;
+    recur_real *params;
+    recur_dataset_t *ds;
+} fix_t;
+
+static fix_t fix_alloc(const recur_config_t *cfg, size_t N, size_t T, unsigned long seed)
+{
+    fix_t f = {.rng = gsl_rng_alloc(gsl_rng_mt19937)};
+    ck_assert_ptr_nonnull(f.rng);
+    gsl_rng_set(f.rng, seed);
+    f.params = make_params(cfg, f.rng);
+    f.ds = make_ds(cfg, N, T, f.rng);
+    return f;
+}
+
+static void fix_free(fix_t *f)
+{
+    recur_dataset_free(f->ds);
+    free(f->params);
+    gsl_rng_free(f->rng);
+}
+
 /* Head outputs of row i alone, through a training engine in windows of K steps (0: one window):
  * (O) for the sequence head, (len, O) for the step head; *len gets the row's length. */
 static recur_real *alone(const recur_config_t *cfg, const recur_real *params,
@@ -109,14 +134,11 @@ START_TEST(test_probs_each_row_alone)
 {
     const recur_config_t cfg = seq_config(_i);
     const size_t N = 23, T = 11, O = cfg.num_outputs;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 70 + (unsigned long)_i);
-    recur_real *params = make_params(&cfg, rng);
-    recur_dataset_t *ds = make_ds(&cfg, N, T, rng);
+    fix_t f = fix_alloc(&cfg, N, T, 70 + (unsigned long)_i);
     double want[23 * 3];
     for (size_t i = 0; i < N; i++) {
         size_t len;
-        recur_real *z = alone(&cfg, params, ds, i, 0, &len);
+        recur_real *z = alone(&cfg, f.params, f.ds, i, 0, &len);
         double zmax = z[0], sum = 0;
         for (size_t k = 1; k < O; k++)
             zmax = fmax(zmax, z[k]);
@@ -131,19 +153,17 @@ START_TEST(test_probs_each_row_alone)
     const size_t n = sizeof idx / sizeof idx[0];
     double p[23 * 3];
     for (size_t B = 1; B <= 32; B *= 2) {
-        ck_assert_int_eq(recur_infer_probs(&cfg, params, ds, idx, n, B, false, p), 0);
+        ck_assert_int_eq(recur_infer_probs(&cfg, f.params, f.ds, idx, n, B, false, p), 0);
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < O; k++)
                 assert_close(p[i * O + k], want[idx[i] * O + k], "idx row", i);
-        ck_assert_int_eq(recur_infer_probs(&cfg, params, ds, NULL, 0, B, false, p), 0);
+        ck_assert_int_eq(recur_infer_probs(&cfg, f.params, f.ds, NULL, 0, B, false, p), 0);
         for (size_t i = 0; i < N * O; i++)
             assert_close(p[i], want[i], "row", i / O);
     }
     /* no rows: nothing written, success */
-    ck_assert_int_eq(recur_infer_probs(&cfg, params, ds, idx, 0, 4, false, p), 0);
-    recur_dataset_free(ds);
-    free(params);
-    gsl_rng_free(rng);
+    ck_assert_int_eq(recur_infer_probs(&cfg, f.params, f.ds, idx, 0, 4, false, p), 0);
+    fix_free(&f);
 }
 END_TEST
 
@@ -153,16 +173,14 @@ START_TEST(test_probs_revcomp_average)
 {
     const recur_config_t cfg = seq_config(_i);
     const size_t N = 17, T = 9, O = cfg.num_outputs;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 90 + (unsigned long)_i);
-    recur_real *params = make_params(&cfg, rng);
-    recur_dataset_t *ds = make_ds(&cfg, N, T, rng), *rc = make_ds(&cfg, N, T, rng);
+    fix_t f = fix_alloc(&cfg, N, T, 90 + (unsigned long)_i);
+    recur_dataset_t *rc = make_ds(&cfg, N, T, f.rng);
     memset(rc->mask, 0, N * T);
     for (size_t i = 0; i < N; i++) {
-        const size_t len = recur_dataset_length(ds, i);
+        const size_t len = recur_dataset_length(f.ds, i);
         for (size_t t = 0; t < len; t++) {
-            float *x = ds->x + (i * T + t) * 4, *y = rc->x + (i * T + len - 1 - t) * 4;
-            const size_t base = gsl_rng_uniform_int(rng, 5); /* 4: N */
+            float *x = f.ds->x + (i * T + t) * 4, *y = rc->x + (i * T + len - 1 - t) * 4;
+            const size_t base = gsl_rng_uniform_int(f.rng, 5); /* 4: N */
             for (size_t c = 0; c < 4; c++)
                 x[c] = base == 4 ? 0.25f : (float)(c == base);
             for (size_t c = 0; c < 4; c++)
@@ -172,16 +190,14 @@ START_TEST(test_probs_revcomp_average)
     }
     double avg[17 * 3], p1[17 * 3], p2[17 * 3];
     for (size_t B = 1; B <= 32; B *= 4) {
-        ck_assert_int_eq(recur_infer_probs(&cfg, params, ds, NULL, 0, B, true, avg), 0);
-        ck_assert_int_eq(recur_infer_probs(&cfg, params, ds, NULL, 0, B, false, p1), 0);
-        ck_assert_int_eq(recur_infer_probs(&cfg, params, rc, NULL, 0, B, false, p2), 0);
+        ck_assert_int_eq(recur_infer_probs(&cfg, f.params, f.ds, NULL, 0, B, true, avg), 0);
+        ck_assert_int_eq(recur_infer_probs(&cfg, f.params, f.ds, NULL, 0, B, false, p1), 0);
+        ck_assert_int_eq(recur_infer_probs(&cfg, f.params, rc, NULL, 0, B, false, p2), 0);
         for (size_t i = 0; i < N * O; i++)
             assert_close(avg[i], 0.5 * p1[i] + 0.5 * p2[i], "strand mean", i / O);
     }
     recur_dataset_free(rc);
-    recur_dataset_free(ds);
-    free(params);
-    gsl_rng_free(rng);
+    fix_free(&f);
 }
 END_TEST
 
@@ -191,26 +207,21 @@ START_TEST(test_seq_outputs)
     recur_config_t cfg = seq_config(_i);
     cfg.task = RECUR_TASK_REGRESS;
     const size_t N = 19, T = 8, O = cfg.num_outputs;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 110 + (unsigned long)_i);
-    recur_real *params = make_params(&cfg, rng);
-    recur_dataset_t *ds = make_ds(&cfg, N, T, rng);
+    fix_t f = fix_alloc(&cfg, N, T, 110 + (unsigned long)_i);
     const size_t idx[] = {18, 3, 3, 0, 9};
     const size_t n = sizeof idx / sizeof idx[0];
     recur_real z[19 * 3];
     for (size_t B = 1; B <= 8; B *= 2) {
-        ck_assert_int_eq(recur_infer_seq_outputs(&cfg, params, ds, idx, n, B, z), 0);
+        ck_assert_int_eq(recur_infer_seq_outputs(&cfg, f.params, f.ds, idx, n, B, z), 0);
         for (size_t i = 0; i < n; i++) {
             size_t len;
-            recur_real *w = alone(&cfg, params, ds, idx[i], 0, &len);
+            recur_real *w = alone(&cfg, f.params, f.ds, idx[i], 0, &len);
             for (size_t k = 0; k < O; k++)
                 assert_close(z[i * O + k], w[k], "seq output", i);
             free(w);
         }
     }
-    recur_dataset_free(ds);
-    free(params);
-    gsl_rng_free(rng);
+    fix_free(&f);
 }
 END_TEST
 
@@ -230,20 +241,17 @@ START_TEST(test_step_outputs_carried)
                                 .task = RECUR_TASK_REGRESS,
                                 .num_outputs = 2};
     const size_t N = 9, T = 13, O = cfg.num_outputs;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 130 + (unsigned long)_i);
-    recur_real *params = make_params(&cfg, rng);
-    recur_dataset_t *ds = make_ds(&cfg, N, T, rng);
+    fix_t f = fix_alloc(&cfg, N, T, 130 + (unsigned long)_i);
     const size_t idx[] = {4, 0, 8, 4};
     const size_t n = sizeof idx / sizeof idx[0];
     recur_real *z = malloc(n * T * O * sizeof *z);
     for (size_t B = 1; B <= 4; B *= 2) {
         for (size_t i = 0; i < n * T * O; i++)
             z[i] = 99;
-        ck_assert_int_eq(recur_infer_step_outputs(&cfg, params, ds, idx, n, B, K, z), 0);
+        ck_assert_int_eq(recur_infer_step_outputs(&cfg, f.params, f.ds, idx, n, B, K, z), 0);
         for (size_t i = 0; i < n; i++) {
             size_t len;
-            recur_real *w = alone(&cfg, params, ds, idx[i], cfg.bidirectional ? K : 0, &len);
+            recur_real *w = alone(&cfg, f.params, f.ds, idx[i], cfg.bidirectional ? K : 0, &len);
             for (size_t t = 0; t < T; t++)
                 for (size_t k = 0; k < O; k++)
                     assert_close(z[(i * T + t) * O + k], t < len ? w[t * O + k] : 0, "step", t);
@@ -251,9 +259,7 @@ START_TEST(test_step_outputs_carried)
         }
     }
     free(z);
-    recur_dataset_free(ds);
-    free(params);
-    gsl_rng_free(rng);
+    fix_free(&f);
 }
 END_TEST
 
@@ -272,14 +278,11 @@ START_TEST(test_loss_of_rows)
                                 .task = task,
                                 .num_outputs = 3};
     const size_t N = 21, T = 10, O = cfg.num_outputs;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 150 + (unsigned long)_i);
-    recur_real *params = make_params(&cfg, rng);
-    recur_dataset_t *ds = make_ds(&cfg, N, T, rng);
+    fix_t f = fix_alloc(&cfg, N, T, 150 + (unsigned long)_i);
     const size_t idx[] = {2, 20, 0, 11, 7, 2, 15};
     const size_t n = sizeof idx / sizeof idx[0];
     /* the oracle: the rows as one batch */
-    recur_dataset_batch_t *bb = recur_dataset_batch_alloc(ds, T, N);
+    recur_dataset_batch_t *bb = recur_dataset_batch_alloc(f.ds, T, N);
     recur_engine_t *e = recur_engine_alloc(&cfg, T, N);
     ck_assert(bb && e);
     for (int all = 0; all < 2; all++) {
@@ -288,11 +291,11 @@ START_TEST(test_loss_of_rows)
         for (size_t i = 0; i < m; i++)
             ids[i] = all ? i : idx[i];
         recur_batch_t b;
-        ck_assert_int_eq(recur_dataset_batch(ds, ids, m, bb, &b), 0);
+        ck_assert_int_eq(recur_dataset_batch(f.ds, ids, m, bb, &b), 0);
         double want;
         size_t want_terms, rows, right = 0, judged = 0;
         ck_assert_int_eq(
-            recur_engine_forward(e, params, &b, 0, b.T, false, NULL, &want, &want_terms), 0);
+            recur_engine_forward(e, f.params, &b, 0, b.T, false, NULL, &want, &want_terms), 0);
         const recur_real *z = recur_engine_outputs(e, &rows);
         for (size_t r = 0; task == RECUR_TASK_CLASSIFY && r < rows; r++) {
             if (b.labels[r] < 0 || (step && !b.mask[r]))
@@ -306,8 +309,8 @@ START_TEST(test_loss_of_rows)
         for (size_t B = 1; B <= 32; B *= 4) {
             double loss, acc;
             size_t terms;
-            ck_assert_int_eq(recur_infer_loss(&cfg, params, ds, all ? NULL : idx, all ? 0 : n, B,
-                                              &loss, &terms, &acc),
+            ck_assert_int_eq(recur_infer_loss(&cfg, f.params, f.ds, all ? NULL : idx, all ? 0 : n,
+                                              B, &loss, &terms, &acc),
                              0);
             ck_assert_uint_eq(terms, want_terms);
             assert_close(loss, want, "loss over rows", m);
@@ -319,9 +322,7 @@ START_TEST(test_loss_of_rows)
     }
     recur_engine_free(e);
     recur_dataset_batch_free(bb);
-    recur_dataset_free(ds);
-    free(params);
-    gsl_rng_free(rng);
+    fix_free(&f);
 }
 END_TEST
 
@@ -360,19 +361,26 @@ START_TEST(test_refusals)
     ck_assert_int_eq(recur_infer_step_outputs(&step, params, dstep, bad, 2, 4, 8, z), RECUR_EINVAL);
     ck_assert_int_eq(recur_infer_step_outputs(&step, params, dstep, NULL, 0, 4, 8, z), 0);
     /* the loss: data of the model's kind, at least one row, all in range */
-    ck_assert_int_eq(recur_infer_loss(&step, params, ds, NULL, 0, 4, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&reg, params, ds, NULL, 0, 4, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&cfg, params, ds5, NULL, 0, 4, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&cfg, params, ds, NULL, 0, 0, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&cfg, params, ds, none, 0, 4, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&cfg, params, ds, bad, 2, 4, &loss, &terms, &acc),
-                     RECUR_EINVAL);
-    ck_assert_int_eq(recur_infer_loss(&cfg, params, ds, bad, 1, 4, &loss, &terms, &acc), 0);
+    const struct {
+        const recur_config_t *cfg;
+        const recur_dataset_t *ds;
+        const size_t *idx;
+        size_t n, B;
+        int want;
+    } loss_cases[] = {
+        {&step, ds, NULL, 0, 4, RECUR_EINVAL}, /* a sequence-head dataset */
+        {&reg, ds, NULL, 0, 4, RECUR_EINVAL},  /* a classify dataset */
+        {&cfg, ds5, NULL, 0, 4, RECUR_EINVAL}, /* 5 features */
+        {&cfg, ds, NULL, 0, 0, RECUR_EINVAL},  /* batches of 0 */
+        {&cfg, ds, none, 0, 4, RECUR_EINVAL},  /* no row */
+        {&cfg, ds, bad, 2, 4, RECUR_EINVAL},   /* row 5 of 5 */
+        {&cfg, ds, bad, 1, 4, 0},
+    };
+    for (size_t i = 0; i < sizeof loss_cases / sizeof loss_cases[0]; i++)
+        ck_assert_int_eq(recur_infer_loss(loss_cases[i].cfg, params, loss_cases[i].ds,
+                                          loss_cases[i].idx, loss_cases[i].n, loss_cases[i].B,
+                                          &loss, &terms, &acc),
+                         loss_cases[i].want);
     recur_dataset_free(dstep);
     recur_dataset_free(ds5);
     recur_dataset_free(ds);
