@@ -11,7 +11,6 @@
 #include <gsl/gsl_randist.h>
 
 #include <recur/dna.h>
-#include <recur/metrics.h>
 
 #define NAME_MAX_LEN 4096 /* a FILE:LABEL argument's file part */
 
@@ -884,25 +883,4 @@ int recur_dna_model_check(const recur_model_t *m, const char *path)
     else
         return 0;
     return RECUR_EINVAL;
-}
-
-int recur_dna_predict_records(const recur_model_t *m, const recur_dna_set_t *s, size_t B,
-                              bool revcomp_average, double *p)
-{
-    const recur_config_t *cfg = recur_model_config(m);
-    const size_t O = cfg->num_outputs, N = s->ds->N;
-    if (s->n_records == N) /* one row per record */
-        return recur_metrics_predict(cfg, recur_model_params_const(m), s->ds, NULL, N, B,
-                                     revcomp_average, p);
-    double *rows = malloc(N * O * sizeof *rows); /* (N, O) */
-    if (!rows) {
-        recur_error("out of memory");
-        return RECUR_ENOMEM;
-    }
-    int rc = recur_metrics_predict(cfg, recur_model_params_const(m), s->ds, NULL, N, B,
-                                   revcomp_average, rows);
-    if (rc == 0)
-        recur_dna_record_mean(s, rows, O, p);
-    free(rows);
-    return rc;
 }

@@ -8,6 +8,7 @@
 
 #include <recur/dna.h>
 #include <recur/fit.h>
+#include <recur/infer.h>
 #include <recur/metrics.h>
 
 #include "fit_impl.h"
@@ -405,7 +406,7 @@ static int validate_probs(recur_fit_t *f, recur_fit_epoch_t *ep)
     int rc = RECUR_ENOMEM;
     if (!p)
         goto done;
-    if ((rc = recur_metrics_predict(&f->cfg, f->params, vs, f->val, n, f->B, f->o.revcomp, p)))
+    if ((rc = recur_infer_probs(&f->cfg, f->params, vs, f->val, n, f->B, f->o.revcomp, p)))
         goto done;
     rc = RECUR_ENOMEM;
     if (f->cfg.task == RECUR_TASK_CLASSIFY) {

@@ -17,7 +17,7 @@
 #include <htslib/sam.h>
 
 #include <recur/dna.h>
-#include <recur/metrics.h>
+#include <recur/infer.h>
 
 #include "testutil.h"
 
@@ -611,7 +611,7 @@ START_TEST(test_predict_matches_torch)
 }
 END_TEST
 
-/* The same through the library: FASTA records, recur_metrics_predict. */
+/* The same through the library: FASTA records, recur_infer_records. */
 START_TEST(test_predict_library)
 {
     const char *fx = test_fixture_dir();
@@ -638,7 +638,8 @@ START_TEST(test_predict_library)
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->n_records, 14);
     double p[14 * 3];
-    ck_assert_int_eq(recur_dna_predict_records(m, s, 4, false, p), 0);
+    ck_assert_int_eq(
+        recur_infer_records(recur_model_config(m), recur_model_params_const(m), s, 4, false, p), 0);
     for (size_t i = 0; i < 14; i++)
         for (size_t k = 0; k < 3; k++)
             ck_assert_double_eq_tol(p[i * 3 + k], want.v[i][6 + k], 1e-5);

@@ -83,12 +83,6 @@ void recur_dna_set_free(recur_dna_set_t *s);
 /* Means of per-row outputs over the rows of each record: p (ds->N, O) -> out (n_records, O). */
 void recur_dna_record_mean(const recur_dna_set_t *s, const double *p, size_t O, double *out);
 
-/* The model's probabilities per record of s (recur_metrics_predict on every row, then the mean
- * over each record's windows) into p (s->n_records, O). B: rows per batch. 0 or a negative code
- * (logged). */
-int recur_dna_predict_records(const recur_model_t *m, const recur_dna_set_t *s, size_t B,
-                              bool revcomp_average, double *p) RECUR_WUR;
-
 /* Reverse-complements, in place, the columns b of a time-major one-hot batch for which flip[b]
  * is non-zero: steps 0 .. len-1 (len = that column's last valid step + 1) are reversed, with
  * their mask, and channels swapped A<->T, C<->G (ambiguity codes, 0.25 everywhere, stay).

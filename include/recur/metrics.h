@@ -1,7 +1,7 @@
 /* recur/metrics.h - classification metrics from predicted probabilities and true labels:
  * accuracy, balanced accuracy, loss, per-class precision / recall / F1 / support, one-vs-rest
- * AUROC and AUPRC, the confusion matrix and macro averages; and the model's probabilities over
- * the rows of a dataset (the input of those metrics, of `recur predict` and of validation).
+ * AUROC and AUPRC, the confusion matrix and macro averages. The probabilities come from
+ * recur/infer.h (recur_infer_probs).
  *
  * Definitions (every count accumulated exactly, every mean in double):
  *   AUROC  the Mann-Whitney statistic: the probability that a random positive scores above a
@@ -24,8 +24,6 @@
 #define RECUR_METRICS_H
 
 #include <recur/common.h>
-#include <recur/dataset.h>
-#include <recur/engine.h>
 
 /* AUROC of scores score[0..n-1] with positives pos[i] != 0 into *out (NaN when undefined).
  * 0 or RECUR_ENOMEM. */
@@ -59,26 +57,5 @@ void recur_metrics_free(recur_metrics_t *m);
 
 /* Index of the largest of p[0..K-1] (the first among ties). */
 size_t recur_metrics_argmax(const double *p, size_t K);
-
-/* The model's probabilities for rows idx[0..n-1] of ds (idx NULL: every row, n = ds->N):
- * softmax of the logits (classify) or their sigmoids (multilabel), computed in double, into
- * p (n, O) in idx order. cfg must have a sequence head and ds the model's input size. Rows are
- * run in batches of at most B of similar length (fewer when the longest would need more than
- * 512 MiB of activations), dropout off. With revcomp_average (4 one-hot channels), each row is
- * also run reverse-complemented (recur_dna_revcomp_batch) and the two probabilities averaged.
- * 0, or a negative code (logged). */
-int recur_metrics_predict(const recur_config_t *cfg, const recur_real *params,
-                          const recur_dataset_t *ds, const size_t *idx, size_t n, size_t B,
-                          bool revcomp_average, double *p) RECUR_WUR;
-
-/* The model's own loss on every row of ds (its data kind must fit cfg): the mean over the loss
- * terms (cross-entropy per label, BCE per target, squared error per target for regression;
- * per record with the sequence head, per valid step with the step head), full BPTT windows,
- * dropout off, rows in order in batches of at most B. *terms gets the number of terms and, for
- * classify, *accuracy the share of terms whose largest logit is the label (NaN otherwise).
- * 0, or a negative code (logged). */
-int recur_metrics_dataset_loss(const recur_config_t *cfg, const recur_real *params,
-                               const recur_dataset_t *ds, size_t B, double *loss, size_t *terms,
-                               double *accuracy) RECUR_WUR;
 
 #endif

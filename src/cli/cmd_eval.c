@@ -11,6 +11,7 @@
 #include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/dna.h>
+#include <recur/infer.h>
 #include <recur/metrics.h>
 #include <recur/model.h>
 
@@ -188,8 +189,8 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
         goto free_ds;
     }
     recur_blas_set_threads((int)o->threads);
-    if (recur_metrics_dataset_loss(cfg, recur_model_params_const(mod), ds, o->batch_size, &loss,
-                                   &terms, &acc) != 0)
+    if (recur_infer_loss(cfg, recur_model_params_const(mod), ds, NULL, 0, o->batch_size, &loss,
+                         &terms, &acc) != 0)
         goto free_ds;
     const char *dest = o->out && strcmp(o->out, "-") != 0 ? o->out : NULL;
     char tmp_path[4096];
@@ -368,9 +369,10 @@ int main_eval(int argc, char *argv[])
     p = malloc((n ? n : 1) * O * sizeof *p);
     if (!p)
         goto nomem;
-    if (set ? recur_dna_predict_records(mod, set, o.batch_size, rc_avg, p) != 0
-            : recur_metrics_predict(cfg, recur_model_params_const(mod), ds, NULL, n, o.batch_size,
-                                    rc_avg, p) != 0)
+    if (set ? recur_infer_records(cfg, recur_model_params_const(mod), set, o.batch_size, rc_avg,
+                                  p) != 0
+            : recur_infer_probs(cfg, recur_model_params_const(mod), ds, NULL, n, o.batch_size,
+                                rc_avg, p) != 0)
         goto out;
     /* first row of each record */
     if (cfg->task == RECUR_TASK_CLASSIFY) {

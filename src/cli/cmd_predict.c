@@ -10,6 +10,7 @@
 #include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/dna.h>
+#include <recur/infer.h>
 #include <recur/metrics.h>
 #include <recur/model.h>
 
@@ -259,9 +260,9 @@ int main_predict(int argc, char *argv[])
     }
     if (!(p = malloc((n ? n : 1) * O * sizeof *p)))
         goto nomem;
-    if (set ? recur_dna_predict_records(m, set, o.batch_size, rc_avg, p) != 0
-            : recur_metrics_predict(cfg, recur_model_params_const(m), loaded, NULL, n, o.batch_size,
-                                    rc_avg, p) != 0)
+    if ((set ? recur_infer_records(cfg, recur_model_params_const(m), set, o.batch_size, rc_avg, p)
+             : recur_infer_probs(cfg, recur_model_params_const(m), loaded, NULL, n, o.batch_size,
+                                 rc_avg, p)) != 0)
         goto out;
 
     /* a file is written under a temporary name and renamed when complete */
