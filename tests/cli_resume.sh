@@ -119,5 +119,53 @@ OPTS4=$(echo "$OPTS" | sed 's/--epochs 3/--epochs 4/')
 "$RECUR" train $OPTS4 -o "$tmp/E4b.h5" --keep last
 check "a finished run resumed for one more epoch equals a 4-epoch run (--keep last)" \
     'same_weights "$tmp/A.h5" "$tmp/E4b.h5"'
+
+# Forecasting trains through the same loop: a forecaster of windows (sequence head, dropout) and
+# one of whole series (step head, truncated BPTT, the state carried across windows), each killed
+# with SIGTERM and with SIGKILL at several moments and resumed, end with the model (weights and
+# training state) and logs of an uninterrupted run.
+same_state() { # every dataset of /weights and /train equal
+    $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+def names(f):
+    out = []
+    f.visititems(lambda n, o: out.append(n) if isinstance(o, h5py.Dataset) and
+                 n.split("/")[0] in ("weights", "train") else None)
+    return sorted(out)
+ok = names(a) == names(b) and len(names(a)) > 0 and all(
+    np.array_equal(a[k][()], b[k][()]) for k in names(a))
+sys.exit(0 if ok else 1)
+PY
+}
+SEA=data/weather/seattle.h5
+for kind in seq step; do
+    if [ $kind = seq ]; then
+        OPTS="--h5 $SEA --vars tmax,tmin,precip,wind --target tmax --window 14 --horizon 7 \
+--hidden 48 --layers 2 --dropout 0.2 --epochs 25 --batch-size 16 --clip 1 -q"
+    else
+        OPTS="--h5 $SEA --vars tmax,tmin --target tmax --horizon 3 --head step --tbptt 50 \
+--hidden 64 --layers 2 --dropout 0.1 --epochs 120 --batch-size 1 --patience 1000 -q"
+    fi
+    # shellcheck disable=SC2086
+    "$RECUR" train $OPTS -o "$tmp/FA.h5" --log "$tmp/FA.jsonl" --grad-log "$tmp/FA.g"
+    check "forecaster ($kind): uninterrupted run" '[ $? -eq 0 ]'
+    for sig in TERM KILL; do
+        preempted_run $sig 0.3 F$sig
+        check "forecaster ($kind), SIG$sig: resumed to the end" '[ $? -eq 0 ]'
+        check "forecaster ($kind), SIG$sig: really interrupted ($interrupted times)" \
+            '[ "$interrupted" -ge 2 ]'
+        check "forecaster ($kind), SIG$sig: weights and training state identical" \
+            'same_state "$tmp/FA.h5" "$tmp/F$sig.h5"'
+        check "forecaster ($kind), SIG$sig: JSON log identical but for the times" \
+            '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/FA.jsonl")" = \
+               "$(sed "s/\"seconds\":[^,}]*//" "$tmp/F$sig.jsonl")" ]'
+        check "forecaster ($kind), SIG$sig: per-update log identical" \
+            'cmp -s "$tmp/FA.g" "$tmp/F$sig.g"'
+        check "forecaster ($kind), SIG$sig: no .part log left" \
+            '[ ! -e "$tmp/F$sig.jsonl.part" ] && [ ! -e "$tmp/F$sig.g.part" ]'
+    done
+done
+check "the forecaster's log names its best epoch" 'grep -q "\"best\":true" "$tmp/FA.jsonl"'
 [ $fail -eq 0 ] && echo "cli_resume.sh: all checks passed"
 exit $fail
