@@ -75,5 +75,28 @@ check "only rank 0 writes the log (2 epochs, 2 lines)" '[ "$(wc -l <"$tmp/s2.jso
 run 2 train $(echo "$M" | sed 's/ -q//') -o "$tmp/s3.h5" 2>"$tmp/err"
 check "rank 0 alone reports, and says how many ranks" \
     '[ "$(grep -c "over 2 ranks" "$tmp/err")" -eq 1 ] && [ "$(grep -c "epoch 1/2" "$tmp/err")" -eq 1 ]'
+# Forecasters train through the same loop: windows of a series (validation, the best epoch kept,
+# dropout) and a whole series by truncated BPTT; bit-identical to one process with
+# --deterministic-reduce on any number of ranks.
+SEA=data/weather/seattle.h5
+for kind in seq step; do
+    if [ $kind = seq ]; then
+        F="--h5 $SEA --vars tmax,tmin,precip --target tmax --window 10 --horizon 3 --hidden 8 \
+--layers 2 --dropout 0.1 --epochs 2 --batch-size 32 --shard-rows 4 --seed 3 -q"
+    else
+        F="--h5 $SEA --vars tmax,tmin --target tmax --horizon 2 --head step --tbptt 40 \
+--hidden 8 --epochs 2 --batch-size 1 --seed 3 -q"
+    fi
+    # shellcheck disable=SC2086
+    "$RECUR" train $F -o "$tmp/f1_$kind.h5" --deterministic-reduce
+    for np in 1 2 4; do
+        # shellcheck disable=SC2086
+        run $np train $F -o "$tmp/f${np}_$kind.h5" --deterministic-reduce 2>"$tmp/err"
+        check "forecaster ($kind) -np $np trains" '[ $? -eq 0 ]'
+        d=$(reldiff "$tmp/f1_$kind.h5" "$tmp/f${np}_$kind.h5")
+        check "forecaster ($kind) -np $np --deterministic-reduce: bit-identical ($d)" \
+            "[ \"$d\" = 0.0 ]"
+    done
+done
 [ $fail -eq 0 ] && echo "cli_mpi.sh: all checks passed"
 exit $fail
