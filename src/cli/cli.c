@@ -425,18 +425,20 @@ size_t recur_cli_double_list(const char *opt, const char *arg, double lo, double
     return k;
 }
 
-FILE *recur_cli_out_open(const char *path, char *tmp, size_t n)
+FILE *recur_cli_out_open(const char *path, recur_outfile_t *of)
 {
+    *of = (recur_outfile_t){0};
     if (!path)
         return stdout;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "w");
+    if (recur_outfile_begin(of, path) != 0)
+        return NULL;
+    FILE *fp = recur_outfile_stream(of);
     if (!fp)
-        recur_error("%s: cannot write: %s", path, strerror(errno));
+        recur_outfile_abort(of);
     return fp;
 }
 
-int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc)
+int recur_cli_out_finish(FILE *fp, recur_outfile_t *of, int rc)
 {
     if (!fp)
         return rc;
@@ -447,17 +449,11 @@ int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc)
         }
         return rc; /* closed, and checked, by main() */
     }
-    if ((ferror(fp) | (fclose(fp) != 0)) && rc == RECUR_EXIT_OK) {
-        recur_error("%s: write failed: %s", path, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
+    if (rc != RECUR_EXIT_OK) {
+        recur_outfile_abort(of);
+        return rc;
     }
-    if (rc == RECUR_EXIT_OK && rename(tmp, path) != 0) {
-        recur_error("%s: cannot rename into place: %s", path, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
-    }
-    if (rc != RECUR_EXIT_OK)
-        remove(tmp);
-    return rc;
+    return recur_outfile_commit(of) == 0 ? RECUR_EXIT_OK : RECUR_EXIT_ERROR;
 }
 
 /* Refuses an output path whose directory cannot take the file, before any work. */

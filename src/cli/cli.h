@@ -10,6 +10,7 @@
 #include <recur/common.h>
 #include <recur/dna.h>
 #include <recur/engine.h>
+#include <recur/outfile.h>
 
 /* Exit statuses of the recur binary (DESIGN.md). */
 enum {
@@ -178,13 +179,13 @@ size_t recur_cli_double_list(const char *opt, const char *arg, double lo, double
                              size_t max);
 
 /* An output that is complete or absent: recur_cli_out_open() gives standard output when path
- * is NULL, else a temporary file beside path (its name in tmp, of size n); NULL when it cannot
- * be opened (logged). recur_cli_out_finish() closes it and, when rc is RECUR_EXIT_OK and the
- * writes succeeded, renames it onto path (an existing file is replaced only by a whole one);
- * otherwise removes it. Standard output is checked for errors, not closed. Returns the final
- * exit status. */
-FILE *recur_cli_out_open(const char *path, char *tmp, size_t n);
-int recur_cli_out_finish(FILE *fp, const char *path, const char *tmp, int rc);
+ * is NULL, else the stream of a temporary file beside path (recur/outfile.h) held in *of; NULL
+ * when it cannot be opened (logged). recur_cli_out_finish() closes it and, when rc is
+ * RECUR_EXIT_OK and the writes succeeded, renames it onto path (an existing file is replaced
+ * only by a whole one); otherwise removes it. Standard output is checked for errors, not
+ * closed. Returns the final exit status. */
+FILE *recur_cli_out_open(const char *path, recur_outfile_t *of);
+int recur_cli_out_finish(FILE *fp, recur_outfile_t *of, int rc);
 
 /* Refuses an output path that is a directory or whose directory cannot be written, before any
  * work: 0, or RECUR_EIO / RECUR_ENOMEM (logged). */

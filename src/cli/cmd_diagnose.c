@@ -198,7 +198,7 @@ int main_diagnose(int argc, char *argv[])
     size_t *idx = NULL;
     double *buf = NULL;
     FILE *out = stdout;
-    char tmp_path[4096];
+    recur_outfile_t of;
     if (train_log) {
         FILE *fp = strcmp(train_log, "-") == 0 ? stdin : fopen(train_log, "r");
         size_t ng = 0;
@@ -209,7 +209,7 @@ int main_diagnose(int argc, char *argv[])
         const int grc = recur_diag_grad_log(fp, train_log, &gs, &ng);
         if (fp != stdin)
             fclose(fp);
-        if (grc != 0 || !(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
+        if (grc != 0 || !(out = recur_cli_out_open(out_path, &of)))
             goto done;
         print_header(out, argc, argv);
         print_grad_stats(out, gs, ng);
@@ -249,7 +249,7 @@ int main_diagnose(int argc, char *argv[])
     if (!buf)
         goto done;
     if (!train_log) {
-        if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
+        if (!(out = recur_cli_out_open(out_path, &of)))
             goto done;
         print_header(out, argc, argv);
     }
@@ -288,7 +288,7 @@ int main_diagnose(int argc, char *argv[])
                     pads[k], leak[all][k]);
     rc = RECUR_EXIT_OK;
 done:
-    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
+    rc = recur_cli_out_finish(out, &of, rc);
     free(gs);
     free(buf);
     free(idx);

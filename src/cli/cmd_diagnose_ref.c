@@ -209,7 +209,7 @@ int diagnose_euler_main(int argc, char *argv[])
     int rc = RECUR_EXIT_ERROR;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     double *buf = malloc((2 * H * H + 2 * H * I + H) * sizeof *buf);
-    char tmp_path[4096];
+    recur_outfile_t of;
     FILE *out = NULL;
     if (!rng || !buf) {
         recur_error("out of memory");
@@ -222,7 +222,7 @@ int diagnose_euler_main(int argc, char *argv[])
         recur_ode_random(RECUR_ODE_ANTISYM, H, I, rho_a, rng, Wa, Ua, b) != 0)
         goto done;
     const unsigned long input_seed = gsl_rng_get(rng);
-    if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
+    if (!(out = recur_cli_out_open(out_path, &of)))
         goto done;
     char cmdline[2048];
     fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
@@ -265,7 +265,7 @@ int diagnose_euler_main(int argc, char *argv[])
         }
     rc = RECUR_EXIT_OK;
 done:
-    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
+    rc = recur_cli_out_finish(out, &of, rc);
     free(buf);
     gsl_rng_free(rng);
     return rc;
@@ -329,14 +329,14 @@ int diagnose_linear_main(int argc, char *argv[])
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     int rc = RECUR_EXIT_ERROR;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    char tmp_path[4096];
+    recur_outfile_t of;
     FILE *out = NULL;
     if (!rng) {
         recur_error("out of memory");
         goto done;
     }
     gsl_rng_set(rng, seed);
-    if (!(out = recur_cli_out_open(out_path, tmp_path, sizeof tmp_path)))
+    if (!(out = recur_cli_out_open(out_path, &of)))
         goto done;
     char cmdline[2048];
     fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
@@ -360,7 +360,7 @@ int diagnose_linear_main(int argc, char *argv[])
     }
     rc = RECUR_EXIT_OK;
 done:
-    rc = recur_cli_out_finish(out, out_path, tmp_path, rc);
+    rc = recur_cli_out_finish(out, &of, rc);
     gsl_rng_free(rng);
     return rc;
 }

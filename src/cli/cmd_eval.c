@@ -193,8 +193,8 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
                          &terms, &acc) != 0)
         goto free_ds;
     const char *dest = o->out && strcmp(o->out, "-") != 0 ? o->out : NULL;
-    char tmp_path[4096];
-    FILE *fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path);
+    recur_outfile_t of;
+    FILE *fp = recur_cli_out_open(dest, &of);
     if (!fp)
         goto free_ds;
     char cmdline[4096];
@@ -209,7 +209,7 @@ static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, c
         fprintf(fp, "accuracy\tall\t%.9g\n", acc);
     fprintf(fp, "terms\tall\t%zu\n", terms);
     fprintf(fp, "records\tall\t%zu\n", ds->N);
-    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
+    rc = recur_cli_out_finish(fp, &of, RECUR_EXIT_OK);
 free_ds:
     recur_dataset_free(ds);
     return rc;
@@ -401,8 +401,8 @@ int main_eval(int argc, char *argv[])
 
     /* a file is written under a temporary name and renamed when complete */
     const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
-    char tmp_path[4096];
-    if (!(fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path)))
+    recur_outfile_t of;
+    if (!(fp = recur_cli_out_open(dest, &of)))
         goto out;
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
@@ -411,7 +411,7 @@ int main_eval(int argc, char *argv[])
             recur_task_name(cfg->task), recur_cell_name(cfg->cell), cfg->hidden_size,
             cfg->num_layers, cfg->bidirectional ? " bidirectional" : "", rc_avg ? "yes" : "no");
     print_metrics(fp, met, classes);
-    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
+    rc = recur_cli_out_finish(fp, &of, RECUR_EXIT_OK);
     fp = NULL;
     goto out;
 nomem:

@@ -267,8 +267,8 @@ int main_predict(int argc, char *argv[])
 
     /* a file is written under a temporary name and renamed when complete */
     const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
-    char tmp_path[4096];
-    if (!(fp = recur_cli_out_open(dest, tmp_path, sizeof tmp_path)))
+    recur_outfile_t of;
+    if (!(fp = recur_cli_out_open(dest, &of)))
         goto out;
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
@@ -285,7 +285,7 @@ int main_predict(int argc, char *argv[])
         snprintf(idx, sizeof idx, "%zu", i);
         print_row(fp, names && names[i] ? names[i] : idx, p + i * O, cfg, classes);
     }
-    rc = recur_cli_out_finish(fp, dest, tmp_path, RECUR_EXIT_OK);
+    rc = recur_cli_out_finish(fp, &of, RECUR_EXIT_OK);
     fp = NULL;
     goto out;
 nomem:

@@ -52,8 +52,8 @@ static void usage(FILE *fp)
 static int write_fasta(const char *path, const char *seqs, size_t from, size_t to, size_t T,
                        const char *kind)
 {
-    char tmp[4096];
-    FILE *fp = recur_cli_out_open(path, tmp, sizeof tmp);
+    recur_outfile_t of;
+    FILE *fp = recur_cli_out_open(path, &of);
     if (!fp)
         return RECUR_EIO;
     for (size_t n = from; n < to; n++) {
@@ -61,7 +61,7 @@ static int write_fasta(const char *path, const char *seqs, size_t from, size_t t
         for (size_t t = 0; t < T; t += 60)
             fprintf(fp, "%.*s\n", (int)(T - t < 60 ? T - t : 60), seqs + n * T + t);
     }
-    return recur_cli_out_finish(fp, path, tmp, RECUR_EXIT_OK) == RECUR_EXIT_OK ? 0 : RECUR_EIO;
+    return recur_cli_out_finish(fp, &of, RECUR_EXIT_OK) == RECUR_EXIT_OK ? 0 : RECUR_EIO;
 }
 
 int main_simulate(int argc, char *argv[])

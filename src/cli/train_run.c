@@ -51,17 +51,16 @@ typedef struct {
 static int cut_lines(const char *src, const char *dst, size_t n, const char *what)
 {
     FILE *in = fopen(src, "r");
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
     if (!in) {
         recur_error("%s: cannot read the log to resume: %s", src, strerror(errno));
         return RECUR_EIO;
     }
-    FILE *out = fopen(tmp, "w");
+    recur_outfile_t of;
+    FILE *out = recur_outfile_begin(&of, dst) == 0 ? recur_outfile_stream(&of) : NULL;
     int rc = RECUR_EIO, ch;
     size_t lines = 0;
     if (!out) {
-        recur_error("%s: cannot write: %s", tmp, strerror(errno));
+        recur_outfile_abort(&of);
         fclose(in);
         return rc;
     }
@@ -70,16 +69,11 @@ static int cut_lines(const char *src, const char *dst, size_t n, const char *wha
         lines += ch == '\n';
     }
     fclose(in);
-    if (lines < n) {
+    if (lines < n)
         recur_error("%s: has %zu %s lines, the checkpoint %zu", src, lines, what, n);
-        fclose(out);
-    } else if (fclose(out) != 0 || rename(tmp, dst) != 0) {
-        recur_error("%s: cannot rewrite: %s", dst, strerror(errno));
-    } else {
-        return 0;
-    }
-    remove(tmp);
-    return rc;
+    else
+        rc = 0;
+    return recur_outfile_end(&of, rc);
 }
 
 /* Opens the log path (NULL: none). Resuming, its first `keep` lines are kept (from PATH.part,
@@ -128,12 +122,18 @@ static int log_close(runlog_t *l, int rc)
     if (!l->fp)
         return rc;
     if (l->fp == stdout)
-        return recur_cli_out_finish(stdout, l->path, NULL, rc);
+        return recur_cli_out_finish(stdout, NULL, rc);
     if (rc == 128 + SIGTERM) {
         fclose(l->fp);
         return rc;
     }
-    return recur_cli_out_finish(l->fp, l->path, l->part, rc);
+    /* PATH.part is the temporary of PATH: a resumed run finds it by that name. */
+    recur_outfile_t of = {.path = strdup(l->path), .tmp = strdup(l->part), .fp = l->fp};
+    if (!of.path || !of.tmp) {
+        recur_error("%s: out of memory", l->path);
+        rc = RECUR_EXIT_ERROR;
+    }
+    return recur_cli_out_finish(l->fp, &of, rc);
 }
 
 /* Fit callback: one TSV line per update (NaN norms of skipped updates as "nan"). */
