@@ -83,11 +83,9 @@ done <<'EOF'
 2|err1|recur train: -o: the model cannot be written to standard output|train --h5 @SEA@ --vars tmax -o -
 2|err1|recur train: --h5: the series cannot be read from standard input|train --h5 - --vars tmax -o @TMP@/m.h5
 2|err1|recur eval: missing -m MODEL|eval --h5 @SEA@
-2|err1|recur eval: option '--window' does not apply to eval|eval --h5 @SEA@ -m @TMP@/m.h5 --window 3
 2|err1|recur eval: --split: expected train, val, test or all|eval --h5 @SEA@ -m @TMP@/m.h5 --split dev
 2|err1|recur predict: missing -o OUT|predict --h5 @SEA@ -m @TMP@/m.h5
 2|err1|recur predict: -o: HDF5 cannot be written to standard output|predict --h5 @SEA@ -m @TMP@/m.h5 -o -
-2|err1|recur encode: the encoding comes from -m MODEL|encode --h5 @SEA@ -m @TMP@/m.h5 --window 3 -o @TMP@/d.h5
 2|err1|recur train: unknown option '--bogus'|train --h5 @SEA@ --vars tmax -o @TMP@/m.h5 --bogus
 # malformed inputs: exit 1, one line naming the file (and the dataset)
 1|err1|recur train: @FX@/bad_not_hdf5.h5: not an HDF5 file|train --h5 @FX@/bad_not_hdf5.h5 --vars v -o @TMP@/m.h5

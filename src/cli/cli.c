@@ -133,6 +133,75 @@ int recur_cli_arch_option(int code, const char *arg, recur_config_t *cfg, recur_
     }
 }
 
+/* ---- Restated options ---------------------------------------------------------------------- */
+
+int recur_cli_restated(const char *opt, const char *given, const char *whose, const char *fixed)
+{
+    if (strcmp(given, fixed) == 0)
+        return 0;
+    recur_error("--%s %s conflicts with %s %s %s", opt, given, whose, opt, fixed);
+    return RECUR_EINVAL;
+}
+
+/* The value architecture option `code` sets in c, as text. */
+static void arch_field(int code, const recur_config_t *c, char *buf, size_t n)
+{
+    switch (code) {
+    case RECUR_CLI_CELL:
+        snprintf(buf, n, "%s", recur_cell_name(c->cell));
+        break;
+    case RECUR_CLI_HIDDEN:
+        snprintf(buf, n, "%zu", c->hidden_size);
+        break;
+    case RECUR_CLI_LAYERS:
+        snprintf(buf, n, "%zu", c->num_layers);
+        break;
+    case RECUR_CLI_BIDIRECTIONAL:
+        snprintf(buf, n, "%s", c->bidirectional ? "yes" : "no");
+        break;
+    case RECUR_CLI_INPUT:
+        snprintf(buf, n, "%zu", c->input_size);
+        break;
+    case RECUR_CLI_OUTPUTS:
+        snprintf(buf, n, "%zu", c->num_outputs);
+        break;
+    case RECUR_CLI_HEAD:
+        snprintf(buf, n, "%s", recur_head_name(c->head));
+        break;
+    case RECUR_CLI_POOL:
+        snprintf(buf, n, "%s", recur_pool_name(c->pool));
+        break;
+    default:
+        snprintf(buf, n, "%s", recur_task_name(c->task));
+    }
+}
+
+int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const recur_config_t *cfg,
+                            const recur_config_t *fixed, const char *whose)
+{
+    static const char *const names[] = {"cell",    "hidden", "layers", "bidirectional", "input",
+                                        "outputs", "head",   "pool",   "task"};
+    for (size_t i = 0; i < n; i++) {
+        const int c = codes[i];
+        if (c < RECUR_CLI_CELL || c > RECUR_CLI_TASK || !((given >> (c - RECUR_CLI_CELL)) & 1u))
+            continue;
+        char a[64], b[64];
+        arch_field(c, cfg, a, sizeof a);
+        arch_field(c, fixed, b, sizeof b);
+        if (strcmp(a, b) == 0)
+            continue;
+        if (c != RECUR_CLI_BIDIRECTIONAL)
+            return recur_cli_restated(names[c - RECUR_CLI_CELL], a, whose, b);
+        recur_error("--bidirectional conflicts with %s unidirectional layers", whose);
+        return RECUR_EINVAL;
+    }
+    return 0;
+}
+
+const int recur_cli_arch_fixed[RECUR_CLI_ARCH_FIXED_N] = {
+    RECUR_CLI_CELL, RECUR_CLI_HIDDEN, RECUR_CLI_LAYERS,  RECUR_CLI_BIDIRECTIONAL, RECUR_CLI_HEAD,
+    RECUR_CLI_POOL, RECUR_CLI_INPUT,  RECUR_CLI_OUTPUTS, RECUR_CLI_TASK};
+
 void recur_cli_bad_option(int c, char *const argv[])
 {
     char opt[64];

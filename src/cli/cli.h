@@ -63,6 +63,22 @@ extern const char recur_cli_arch_help[];
  * (nothing changed), RECUR_EINVAL (logged: "--hidden: ...") when the value is bad. */
 int recur_cli_arch_option(int code, const char *arg, recur_config_t *cfg, recur_init_t *init);
 
+/* One command-line contract: an option that restates what the model or the data fix is
+ * accepted when it agrees and refused when it conflicts. recur_cli_restated() compares the
+ * option's value as given with the fixed one, as text: 0 when equal, else RECUR_EINVAL logged as
+ * "--OPT GIVEN conflicts with WHOSE OPT FIXED" (whose: "the model's", "the data's"). */
+int recur_cli_restated(const char *opt, const char *given, const char *whose,
+                       const char *fixed) RECUR_WUR;
+
+/* The architecture options among codes[0..n-1] whose bit (code - RECUR_CLI_CELL) is set in
+ * given, compared between cfg (the command line's values) and fixed, as recur_cli_restated()
+ * does. --orthogonal, --forget-bias and --spectral-radius act at initialisation only: they are
+ * not compared. recur_cli_arch_fixed lists what a model fixes: every architecture field. */
+int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const recur_config_t *cfg,
+                            const recur_config_t *fixed, const char *whose) RECUR_WUR;
+#define RECUR_CLI_ARCH_FIXED_N 9
+extern const int recur_cli_arch_fixed[RECUR_CLI_ARCH_FIXED_N];
+
 /* Long-option codes of the DNA input options shared by train, eval, predict and encode; far
  * above RECUR_CLI_FIRST_FREE so that commands' own codes never reach them. */
 enum {

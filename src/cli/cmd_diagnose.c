@@ -9,25 +9,35 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/diagnose.h>
 #include <recur/model.h>
 
 #include "cmd_diagnose_ref.h"
+#include "cmd_series.h"
+#include "use.h"
 
 enum {
-    OPT_DATA = RECUR_CLI_FIRST_FREE,
-    OPT_MAX_LAG,
+    OPT_MAX_LAG = RECUR_CLI_FIRST_FREE,
     OPT_LYAP,
     OPT_MAX_SEQS,
     OPT_TBPTT,
-    OPT_BATCH,
     OPT_TRAIN_LOG,
     OPT_PADDING,
     OPT_ACT_REG
 };
 
-static void usage(FILE *fp)
+/* diagnose's own options. */
+typedef struct {
+    const char *train_log;
+    size_t max_lag, lyap_k, max_seqs;
+    size_t ks[32], nk;   /* --tbptt */
+    size_t pads[32], np; /* --padding */
+    double act_reg;
+} diag_opts_t;
+
+static void usage(FILE *fp, bool h5)
 {
     fprintf(fp,
             "Usage: recur diagnose -m MODEL --data FILE [options]\n"
@@ -104,92 +114,112 @@ static void print_grad_stats(FILE *out, const recur_grad_stats_t *gs, size_t n)
     }
 }
 
+static int option(void *ctx, int c, const char *arg)
+{
+    diag_opts_t *o = ctx;
+    switch (c) {
+    case OPT_TRAIN_LOG:
+        o->train_log = arg;
+        return 0;
+    case OPT_PADDING:
+        o->np = recur_cli_size_list("--padding", arg, 0, (size_t)1 << 24, o->pads,
+                                    sizeof o->pads / sizeof o->pads[0]);
+        return o->np ? 0 : RECUR_EINVAL;
+    case OPT_ACT_REG:
+        return recur_cli_double("--act-reg", arg, 0, 1e6, &o->act_reg);
+    case OPT_MAX_LAG:
+        return recur_cli_size("--max-lag", arg, 1, 1 << 20, &o->max_lag);
+    case OPT_LYAP:
+        return recur_cli_size("--lyapunov-k", arg, 1, 1 << 20, &o->lyap_k);
+    case OPT_MAX_SEQS:
+        return recur_cli_size("--max-seqs", arg, 1, 1 << 20, &o->max_seqs);
+    default: /* OPT_TBPTT */
+        o->nk = recur_cli_size_list("--tbptt", arg, 1, (size_t)1 << 24, o->ks,
+                                    sizeof o->ks / sizeof o->ks[0]);
+        return o->nk ? 0 : RECUR_EINVAL;
+    }
+}
+
+/* Parses argv into u and o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
+static int parse(int argc, char *argv[], recur_cli_use_t *u, diag_opts_t *o)
+{
+    static const recur_cli_use_opt_t own[] = {
+        {"max-lag", required_argument, OPT_MAX_LAG, RECUR_CLI_USE_ANY},
+        {"lyapunov-k", required_argument, OPT_LYAP, RECUR_CLI_USE_ANY},
+        {"max-seqs", required_argument, OPT_MAX_SEQS, RECUR_CLI_USE_ANY},
+        {"tbptt", required_argument, OPT_TBPTT, RECUR_CLI_USE_ANY},
+        {"train-log", required_argument, OPT_TRAIN_LOG, RECUR_CLI_USE_ANY},
+        {"padding", required_argument, OPT_PADDING, RECUR_CLI_USE_ANY},
+        {"act-reg", required_argument, OPT_ACT_REG, RECUR_CLI_USE_ANY},
+    };
+    const recur_cli_use_cmd_t cmd = {.name = "diagnose",
+                                     .opts = own,
+                                     .n_opts = sizeof own / sizeof *own,
+                                     .option = option,
+                                     .ctx = o,
+                                     .usage = usage,
+                                     .model_optional = true,
+                                     .inputs_optional = true,
+                                     .batch = true};
+    const int rc = recur_cli_use_parse(u, &cmd, argc, argv);
+    if (rc != 0)
+        return rc;
+    const bool data = u->in.n_in || u->in.data || recur_cli_use_h5(u);
+    if ((!u->model || !data) && (!o->train_log || u->model || data)) {
+        recur_error("-m MODEL with data (--fasta, --bed, --bam, --data or --h5), or "
+                    "--train-log GRADLOG, are required (see 'recur diagnose --help')");
+        return RECUR_EINVAL;
+    }
+    return 0;
+}
+
+/* The records diagnose runs the model on, from whichever input was given; NULL on failure with
+ * *status the exit status. */
+static recur_dataset_t *load_data(recur_cli_use_t *u, recur_model_t *m, int *status)
+{
+    *status = RECUR_EXIT_ERROR;
+    if (recur_cli_use_h5(u))
+        return recur_cli_series_dataset(u, m, status);
+    if (recur_cli_use_restated(u, m, u->model) != 0) {
+        *status = RECUR_EXIT_USAGE;
+        return NULL;
+    }
+    if (u->in.data)
+        return recur_dataset_load(u->in.data);
+    if (recur_dna_model_check(m, u->model) != 0)
+        return NULL;
+    char **fallback = NULL;
+    const size_t O = recur_model_config(m)->num_outputs;
+    const char *const *classes = recur_cli_use_classes(m, &fallback);
+    recur_dna_set_t *set = NULL;
+    recur_dataset_t *ds = NULL;
+    const int rc = classes ? recur_cli_use_dna(u, m, classes, O, false, &set) : RECUR_ENOMEM;
+    if (rc == 0) {
+        ds = set->ds; /* the set's records are rows of its dataset: keep that alone */
+        set->ds = NULL;
+    } else if (rc == RECUR_EINVAL) {
+        *status = RECUR_EXIT_USAGE;
+    }
+    recur_dna_set_free(set);
+    recur_cli_use_free_names(fallback, O);
+    return ds;
+}
+
 int main_diagnose(int argc, char *argv[])
 {
-    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
-                                             {"data", required_argument, NULL, OPT_DATA},
-                                             {"batch-size", required_argument, NULL, OPT_BATCH},
-                                             {"max-lag", required_argument, NULL, OPT_MAX_LAG},
-                                             {"lyapunov-k", required_argument, NULL, OPT_LYAP},
-                                             {"max-seqs", required_argument, NULL, OPT_MAX_SEQS},
-                                             {"tbptt", required_argument, NULL, OPT_TBPTT},
-                                             {"train-log", required_argument, NULL, OPT_TRAIN_LOG},
-                                             {"padding", required_argument, NULL, OPT_PADDING},
-                                             {"act-reg", required_argument, NULL, OPT_ACT_REG},
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
     /* the reference experiments that need no model or data */
     if (argc > 1 && strcmp(argv[1], "euler") == 0)
         return diagnose_euler_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "linear") == 0)
         return diagnose_linear_main(argc - 1, argv + 1);
-    const char *model_path = NULL, *data_path = NULL, *out_path = NULL, *train_log = NULL;
-    size_t batch = 32, max_lag = 50, lyap_k = 10, max_seqs = 8;
-    size_t ks[32] = {1, 2, 5, 10, 20, 50}, nk = 6, pads[32], np = 0;
-    double act_reg = 0.01;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:o:h", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'm':
-            model_path = optarg;
-            break;
-        case OPT_DATA:
-            data_path = optarg;
-            break;
-        case OPT_TRAIN_LOG:
-            train_log = optarg;
-            break;
-        case OPT_PADDING:
-            np = recur_cli_size_list("--padding", optarg, 0, (size_t)1 << 24, pads,
-                                     sizeof pads / sizeof pads[0]);
-            bad = np == 0;
-            break;
-        case OPT_ACT_REG:
-            bad = recur_cli_double("--act-reg", optarg, 0, 1e6, &act_reg);
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case OPT_BATCH:
-            bad = recur_cli_size("--batch-size", optarg, 1, 1 << 20, &batch);
-            break;
-        case OPT_MAX_LAG:
-            bad = recur_cli_size("--max-lag", optarg, 1, 1 << 20, &max_lag);
-            break;
-        case OPT_LYAP:
-            bad = recur_cli_size("--lyapunov-k", optarg, 1, 1 << 20, &lyap_k);
-            break;
-        case OPT_MAX_SEQS:
-            bad = recur_cli_size("--max-seqs", optarg, 1, 1 << 20, &max_seqs);
-            break;
-        case OPT_TBPTT:
-            nk = recur_cli_size_list("--tbptt", optarg, 1, (size_t)1 << 24, ks,
-                                     sizeof ks / sizeof ks[0]);
-            bad = nk == 0;
-            break;
-        case 'h':
-            usage(stdout);
-            return RECUR_EXIT_OK;
-        default:
-            recur_cli_bad_option(c, argv);
-            return RECUR_EXIT_USAGE;
-        }
-        if (bad)
-            return RECUR_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur diagnose --help')", argv[optind]);
-        return RECUR_EXIT_USAGE;
-    }
-    if ((!model_path || !data_path) && (!train_log || model_path || data_path)) {
-        recur_error("-m MODEL and --data FILE, or --train-log GRADLOG, are required (see "
-                    "'recur diagnose --help')");
-        return RECUR_EXIT_USAGE;
-    }
-
+    recur_cli_use_t u;
+    recur_cli_use_init(&u, 32);
+    diag_opts_t o = {.max_lag = 50,
+                     .lyap_k = 10,
+                     .max_seqs = 8,
+                     .ks = {1, 2, 5, 10, 20, 50},
+                     .nk = 6,
+                     .act_reg = 0.01};
     int rc = RECUR_EXIT_ERROR;
     recur_model_t *m = NULL;
     recur_dataset_t *ds = NULL;
@@ -197,16 +227,24 @@ int main_diagnose(int argc, char *argv[])
     recur_grad_stats_t *gs = NULL;
     size_t *idx = NULL;
     double *buf = NULL;
-    FILE *out = stdout;
+    FILE *out = NULL;
     recur_outfile_t of;
-    if (train_log) {
-        FILE *fp = strcmp(train_log, "-") == 0 ? stdin : fopen(train_log, "r");
+    const int pr = parse(argc, argv, &u, &o);
+    if (pr != 0) {
+        recur_cli_use_free(&u);
+        return pr > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+    }
+    const char *out_path = u.out && strcmp(u.out, "-") != 0 ? u.out : NULL;
+    size_t lyap_k = o.lyap_k;
+    const size_t max_lag = o.max_lag, max_seqs = o.max_seqs;
+    if (o.train_log) {
+        FILE *fp = strcmp(o.train_log, "-") == 0 ? stdin : fopen(o.train_log, "r");
         size_t ng = 0;
         if (!fp) {
-            recur_error("%s: cannot open: %s", train_log, strerror(errno));
+            recur_error("%s: cannot open: %s", o.train_log, strerror(errno));
             goto done;
         }
-        const int grc = recur_diag_grad_log(fp, train_log, &gs, &ng);
+        const int grc = recur_diag_grad_log(fp, o.train_log, &gs, &ng);
         if (fp != stdin)
             fclose(fp);
         if (grc != 0 || !(out = recur_cli_out_open(out_path, &of)))
@@ -214,24 +252,26 @@ int main_diagnose(int argc, char *argv[])
         print_header(out, argc, argv);
         print_grad_stats(out, gs, ng);
     }
-    if (!model_path) {
+    if (!u.model) {
         rc = RECUR_EXIT_OK;
         goto done;
     }
-    if (!(m = recur_model_load(model_path)) || !(ds = recur_dataset_load(data_path)))
+    recur_blas_set_threads((int)u.threads);
+    if (!(m = recur_model_load(u.model)) || !(ds = load_data(&u, m, &rc)))
         goto done;
+    rc = RECUR_EXIT_ERROR;
     const recur_config_t *cfg = recur_model_config(m);
     const recur_real *params = recur_model_params(m);
     if (ds->F != cfg->input_size || ds->task != cfg->task || ds->head != cfg->head ||
         ds->O != cfg->num_outputs) {
         recur_error("%s: the data (%zu features, %s, %s head, %zu outputs) do not fit the model "
                     "(%zu inputs, %s, %s head, %zu outputs)",
-                    data_path, ds->F, recur_task_name(ds->task), recur_head_name(ds->head), ds->O,
+                    u.in.data, ds->F, recur_task_name(ds->task), recur_head_name(ds->head), ds->O,
                     cfg->input_size, recur_task_name(cfg->task), recur_head_name(cfg->head),
                     cfg->num_outputs);
         goto done;
     }
-    const size_t B = batch < ds->N ? batch : ds->N, L = cfg->num_layers;
+    const size_t B = u.batch_size < ds->N ? u.batch_size : ds->N, L = cfg->num_layers;
     const size_t D = recur_config_directions(cfg), n = recur_diag_state_size(cfg);
     if (lyap_k > n)
         lyap_k = n;
@@ -248,7 +288,7 @@ int main_diagnose(int argc, char *argv[])
     buf = malloc((L * D * T + max_lag + lyap_k) * sizeof *buf);
     if (!buf)
         goto done;
-    if (!train_log) {
+    if (!o.train_log) {
         if (!(out = recur_cli_out_open(out_path, &of)))
             goto done;
         print_header(out, argc, argv);
@@ -272,20 +312,21 @@ int main_diagnose(int argc, char *argv[])
             for (size_t k = 0; k < lyap_k; k++)
                 fprintf(out, "lyapunov\t%zu\t%s\t%zu\t%.9g\n", l, dn, k + 1, ly[k]);
         }
-    for (size_t k = 0; k < nk; k++) {
+    for (size_t k = 0; k < o.nk; k++) {
         double cosv, rel;
-        if (recur_diag_tbptt_bias(cfg, params, &b, ks[k], &cosv, &rel) != 0)
+        if (recur_diag_tbptt_bias(cfg, params, &b, o.ks[k], &cosv, &rel) != 0)
             goto done;
-        fprintf(out, "tbptt_cosine\tall\tall\t%zu\t%.9g\n", ks[k], cosv);
-        fprintf(out, "tbptt_relerr\tall\tall\t%zu\t%.9g\n", ks[k], rel);
+        fprintf(out, "tbptt_cosine\tall\tall\t%zu\t%.9g\n", o.ks[k], cosv);
+        fprintf(out, "tbptt_relerr\tall\tall\t%zu\t%.9g\n", o.ks[k], rel);
     }
     double leak[2][32];
-    if (np && recur_diag_padding_leak(cfg, params, &b, act_reg, pads, np, leak[0], leak[1]) != 0)
+    if (o.np &&
+        recur_diag_padding_leak(cfg, params, &b, o.act_reg, o.pads, o.np, leak[0], leak[1]) != 0)
         goto done;
-    for (size_t k = 0; k < np; k++)
+    for (size_t k = 0; k < o.np; k++)
         for (int all = 0; all < 2; all++)
             fprintf(out, "padding_leak_%s\tall\tall\t%zu\t%.9g\n", all ? "unmasked" : "masked",
-                    pads[k], leak[all][k]);
+                    o.pads[k], leak[all][k]);
     rc = RECUR_EXIT_OK;
 done:
     rc = recur_cli_out_finish(out, &of, rc);
@@ -295,5 +336,6 @@ done:
     recur_dataset_batch_free(bb);
     recur_dataset_free(ds);
     recur_model_free(m);
+    recur_cli_use_free(&u);
     return rc;
 }

@@ -11,16 +11,9 @@
 #include <recur/model.h>
 
 #include "cmd_series.h"
-#include "series_opts.h"
+#include "use.h"
 
-typedef struct {
-    recur_cli_inputs_t in;
-    const char *out, *model, *task_opt;
-    size_t threads;
-    bool quiet;
-} encode_opts_t;
-
-static void usage(FILE *fp)
+static void usage_dna(FILE *fp)
 {
     fprintf(fp,
             "Usage: recur encode (--fasta FILE[:LABEL] | --bed FILE --ref FASTA | --bam FILE)\n"
@@ -57,142 +50,113 @@ static void usage(FILE *fp)
             recur_cli_input_help);
 }
 
-/* Parses argv into o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
-static int parse(int argc, char *argv[], encode_opts_t *o)
+static void usage(FILE *fp, bool h5)
 {
-    static const struct option longopts[] = {
-        RECUR_CLI_INPUT_LONGOPTS,
-        {"output", required_argument, NULL, 'o'},
-        {"model", required_argument, NULL, 'm'},
-        {"task", required_argument, NULL, RECUR_CLI_TASK},
-        {"threads", required_argument, NULL, '@'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:m:@:qh", longopts, NULL)) != -1) {
-        const int in = recur_cli_input_option(c, optarg, &o->in);
-        if (in < 0)
-            return RECUR_EINVAL;
-        if (in > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'o':
-            o->out = optarg;
-            break;
-        case 'm':
-            o->model = optarg;
-            break;
-        case RECUR_CLI_TASK:
-            if (recur_task_parse(optarg, &o->in.dna.task) != 0 ||
-                o->in.dna.task == RECUR_TASK_REGRESS) {
-                recur_error("--task: expected classify or multilabel, got '%s'", optarg);
-                bad = 1;
-            }
-            o->task_opt = optarg;
-            break;
-        case '@':
-            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            recur_cli_bad_option(c, argv);
-            return RECUR_EINVAL;
-        }
-        if (bad)
-            return RECUR_EINVAL;
-    }
+    (h5 ? recur_cli_series_encode_usage : usage_dna)(fp);
+}
+
+static int no_option(void *ctx, int c, const char *arg)
+{
+    return RECUR_EINVAL; /* encode has no options of its own */
+}
+
+/* Parses argv into u. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
+static int parse(int argc, char *argv[], recur_cli_use_t *u)
+{
+    const recur_cli_use_cmd_t cmd = {.name = "encode",
+                                     .option = no_option,
+                                     .usage = usage,
+                                     .model_optional = true,
+                                     .arch_choices = 1u << (RECUR_CLI_TASK - RECUR_CLI_CELL) |
+                                                     1u << (RECUR_CLI_HEAD - RECUR_CLI_CELL)};
+    const int rc = recur_cli_use_parse(u, &cmd, argc, argv);
+    if (rc != 0)
+        return rc;
+    const bool h5 = recur_cli_use_h5(u);
     const char *why = NULL;
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur encode --help')", argv[optind]);
-        return RECUR_EINVAL;
-    }
-    if (o->in.data)
+    if (u->in.data)
         why = "--data: already an encoded dataset";
-    else if (!o->in.n_in)
-        why = "missing input: --fasta, --bed or --bam";
-    else if (!o->out)
-        why = "missing -o FILE.h5";
-    else if (strcmp(o->out, "-") == 0)
+    else if (!u->out)
+        why = h5 ? "missing -o DATA" : "missing -o FILE.h5";
+    else if (strcmp(u->out, "-") == 0)
         why = "-o: the dataset cannot be written to standard output (HDF5 needs a file)";
-    else if (o->in.dna.windows && !o->in.dna.max_len && !o->model)
+    else if (!h5 && u->in.dna.windows && !u->in.dna.max_len && !u->model)
         why = "--windows needs --max-len N (the window length)";
-    else if (o->model && o->task_opt)
-        why = "--task: comes from the model (-m)";
+    else if (!h5 && !u->model && recur_cli_use_arch_given(u, RECUR_CLI_TASK) &&
+             u->arch.task == RECUR_TASK_REGRESS)
+        why = "--task: DNA records are encoded for classify or multilabel";
+    else if (!h5 && !u->model && recur_cli_use_arch_given(u, RECUR_CLI_HEAD) &&
+             u->arch.head != RECUR_HEAD_SEQ)
+        why = "--head: DNA records are encoded with one label per record (seq)";
     if (why) {
         recur_error("%s (see 'recur encode --help')", why);
         return RECUR_EINVAL;
     }
-    return recur_cli_inputs_check(&o->in);
+    return 0;
 }
 
 int main_encode(int argc, char *argv[])
 {
-    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
-        return main_encode_series(argc, argv);
-    encode_opts_t o = {.threads = 1};
-    recur_cli_inputs_init(&o.in);
+    recur_cli_use_t u;
+    recur_cli_use_init(&u, 0);
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *m = NULL;
     recur_dna_set_t *set = NULL;
 
-    const int pr = parse(argc, argv, &o);
+    const int pr = parse(argc, argv, &u);
     if (pr != 0) {
         rc = pr > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
+    recur_log_set_quiet(u.quiet);
+    if (recur_cli_use_h5(&u)) { /* HDF5 / netCDF-4 series */
+        rc = recur_cli_series_encode(&u);
+        goto out;
+    }
     rc = RECUR_EXIT_ERROR;
-    recur_dna_opts_t d = o.in.dna;
-    d.seq.threads = o.threads > 1 ? (int)o.threads : 0;
-    if (o.model) {
-        if (!(m = recur_model_load(o.model)) || recur_dna_model_check(m, o.model) != 0)
+    if (u.model) {
+        if (!(m = recur_model_load(u.model)))
             goto out;
-        recur_dna_encoding_t enc;
-        recur_dna_model_encoding(m, &enc);
-        d.task = recur_model_config(m)->task;
-        d.classes = recur_model_strings(m, "classes", &d.n_classes);
-        if (d.classes && d.n_classes != recur_model_config(m)->num_outputs)
-            d.classes = NULL;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_MAX_LEN))
-            d.max_len = enc.max_len;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_WINDOWS))
-            d.windows = enc.windows;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_N_ZERO))
-            d.n_zero = enc.n_zero;
-        if (d.windows && !d.max_len) {
-            recur_error("--windows needs --max-len N (the model has no window length)");
+        if (recur_cli_use_restated(&u, m, u.model) != 0) {
             rc = RECUR_EXIT_USAGE;
             goto out;
         }
+        if (recur_dna_model_check(m, u.model) != 0)
+            goto out;
+        size_t nc = 0;
+        const char *const *classes = recur_model_strings(m, "classes", &nc);
+        if (classes && nc != recur_model_config(m)->num_outputs)
+            classes = NULL;
+        const int drc = recur_cli_use_dna(&u, m, classes, classes ? nc : 0, false, &set);
+        if (drc != 0) {
+            rc = drc == RECUR_EINVAL ? RECUR_EXIT_USAGE : RECUR_EXIT_ERROR;
+            goto out;
+        }
+    } else {
+        recur_dna_opts_t d = u.in.dna;
+        d.seq.threads = u.threads > 1 ? (int)u.threads : 0;
+        if (recur_cli_use_arch_given(&u, RECUR_CLI_TASK))
+            d.task = u.arch.task;
+        if (!(set = recur_dna_read(u.in.in, u.in.n_in, &d)))
+            goto out;
+        if (set->skipped)
+            recur_info("skipped %zu records without a label", set->skipped);
+        if (set->truncated)
+            recur_info("truncated %zu records to %zu bases", set->truncated, d.max_len);
+        if (set->tiled)
+            recur_info("tiled %zu records into windows of %zu bases", set->tiled, d.max_len);
+        if (set->filtered)
+            recur_info("%llu reads passed over by the filters", (unsigned long long)set->filtered);
     }
-    if (!(set = recur_dna_read(o.in.in, o.in.n_in, &d)))
+    if (recur_dataset_save(set->ds, u.out) != 0)
         goto out;
-    if (set->skipped)
-        recur_info("skipped %zu records without a label", set->skipped);
-    if (set->truncated)
-        recur_info("truncated %zu records to %zu bases", set->truncated, d.max_len);
-    if (set->tiled)
-        recur_info("tiled %zu records into windows of %zu bases", set->tiled, d.max_len);
-    if (set->filtered)
-        recur_info("%llu reads passed over by the filters", (unsigned long long)set->filtered);
-    if (recur_dataset_save(set->ds, o.out) != 0)
-        goto out;
-    recur_info("wrote %s: %zu rows from %zu records, up to %zu steps, %zu %s", o.out, set->ds->N,
+    recur_info("wrote %s: %zu rows from %zu records, up to %zu steps, %zu %s", u.out, set->ds->N,
                set->n_records, set->ds->T, set->ds->O,
-               d.task == RECUR_TASK_CLASSIFY ? "classes" : "labels");
+               set->ds->task == RECUR_TASK_CLASSIFY ? "classes" : "labels");
     rc = RECUR_EXIT_OK;
 out:
     recur_dna_set_free(set);
     recur_model_free(m);
-    recur_cli_inputs_free(&o.in);
+    recur_cli_use_free(&u);
     return rc;
 }

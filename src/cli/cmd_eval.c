@@ -16,19 +16,23 @@
 #include <recur/model.h>
 
 #include "cmd_series.h"
-#include "series_opts.h"
+#include "use.h"
 
-enum { OPT_RC_AVG = RECUR_CLI_FIRST_FREE, OPT_NO_RC_AVG, OPT_BATCH_SIZE };
+enum {
+    OPT_RC_AVG = RECUR_CLI_FIRST_FREE,
+    OPT_NO_RC_AVG,
+    OPT_CLIMATOLOGY,
+    OPT_RIDGE_LAMBDA,
+    OPT_NO_RIDGE
+};
 
+/* eval's own options. */
 typedef struct {
-    recur_cli_inputs_t in;
-    const char *model, *out;
-    size_t threads, batch_size;
     int rc_avg; /* -1: as the model was trained; 0 off; 1 on */
-    bool quiet;
+    recur_cli_fc_opts_t fc;
 } eval_opts_t;
 
-static void usage(FILE *fp)
+static void usage_dna(FILE *fp)
 {
     fprintf(
         fp,
@@ -80,78 +84,52 @@ static void usage(FILE *fp)
         recur_cli_input_help);
 }
 
-/* Parses argv into o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
-static int parse(int argc, char *argv[], eval_opts_t *o)
+static void usage(FILE *fp, bool h5)
 {
-    static const struct option longopts[] = {
-        RECUR_CLI_INPUT_LONGOPTS,
-        {"model", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},
-        {"revcomp-average", no_argument, NULL, OPT_RC_AVG},
-        {"no-revcomp-average", no_argument, NULL, OPT_NO_RC_AVG},
-        {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
-        {"threads", required_argument, NULL, '@'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
-        const int in = recur_cli_input_option(c, optarg, &o->in);
-        if (in < 0)
-            return RECUR_EINVAL;
-        if (in > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'm':
-            o->model = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case OPT_RC_AVG:
-            o->rc_avg = 1;
-            break;
-        case OPT_NO_RC_AVG:
-            o->rc_avg = 0;
-            break;
-        case OPT_BATCH_SIZE:
-            bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
-            break;
-        case '@':
-            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            recur_cli_bad_option(c, argv);
+    (h5 ? recur_cli_series_eval_usage : usage_dna)(fp);
+}
+
+static int option(void *ctx, int c, const char *arg)
+{
+    eval_opts_t *o = ctx;
+    switch (c) {
+    case OPT_RC_AVG:
+    case OPT_NO_RC_AVG:
+        o->rc_avg = c == OPT_RC_AVG;
+        return 0;
+    case OPT_CLIMATOLOGY:
+        if (strcmp(arg, "doy") != 0 && strcmp(arg, "month") != 0) {
+            recur_error("--climatology: expected doy or month, got '%s'", arg);
             return RECUR_EINVAL;
         }
-        if (bad)
-            return RECUR_EINVAL;
+        o->fc.by_month = strcmp(arg, "month") == 0;
+        return 0;
+    case OPT_RIDGE_LAMBDA:
+        return recur_cli_double("--ridge-lambda", arg, 1e-12, 1e12, &o->fc.ridge_lambda);
+    default: /* OPT_NO_RIDGE */
+        o->fc.no_ridge = true;
+        return 0;
     }
-    const char *why = NULL;
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur eval --help')", argv[optind]);
-        return RECUR_EINVAL;
-    }
-    if (!o->model)
-        why = "missing -m MODEL";
-    else if (!o->in.data && !o->in.n_in)
-        why = "missing input: --fasta, --bed, --bam or --data";
-    else if (o->in.data && strcmp(o->in.data, "-") == 0)
-        why = "--data: the dataset cannot be read from standard input (HDF5 needs a file)";
-    if (why) {
-        recur_error("%s (see 'recur eval --help')", why);
-        return RECUR_EINVAL;
-    }
-    return recur_cli_inputs_check(&o->in);
+}
+
+/* Parses argv into u and o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
+static int parse(int argc, char *argv[], recur_cli_use_t *u, eval_opts_t *o)
+{
+    static const recur_cli_use_opt_t own[] = {
+        {"revcomp-average", no_argument, OPT_RC_AVG, RECUR_CLI_USE_DNA},
+        {"no-revcomp-average", no_argument, OPT_NO_RC_AVG, RECUR_CLI_USE_DNA},
+        {"climatology", required_argument, OPT_CLIMATOLOGY, RECUR_CLI_USE_H5},
+        {"ridge-lambda", required_argument, OPT_RIDGE_LAMBDA, RECUR_CLI_USE_H5},
+        {"no-ridge", no_argument, OPT_NO_RIDGE, RECUR_CLI_USE_H5},
+    };
+    const recur_cli_use_cmd_t cmd = {.name = "eval",
+                                     .opts = own,
+                                     .n_opts = sizeof own / sizeof *own,
+                                     .option = option,
+                                     .ctx = o,
+                                     .usage = usage,
+                                     .batch = true};
+    return recur_cli_use_parse(u, &cmd, argc, argv);
 }
 
 /* A value: 'nan' when undefined, else up to 9 significant digits. */
@@ -170,7 +148,7 @@ static void row_count(FILE *fp, const char *metric, const char *cls, uint64_t v)
 
 /* Models other than sequence classifiers, on an encoded dataset: the model's own loss (MSE for
  * regression), the number of terms and, for step classifiers, the accuracy per labelled step. */
-static int eval_loss(const eval_opts_t *o, const recur_model_t *mod, int argc, char *argv[])
+static int eval_loss(const recur_cli_use_t *o, const recur_model_t *mod, int argc, char *argv[])
 {
     const recur_config_t *cfg = recur_model_config(mod);
     recur_dataset_t *ds = recur_dataset_load(o->in.data);
@@ -253,10 +231,9 @@ static void print_metrics(FILE *fp, const recur_metrics_t *m, const char *const 
 
 int main_eval(int argc, char *argv[])
 {
-    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
-        return main_eval_series(argc, argv);
-    eval_opts_t o = {.threads = 1, .batch_size = 64, .rc_avg = -1};
-    recur_cli_inputs_init(&o.in);
+    recur_cli_use_t u;
+    recur_cli_use_init(&u, 64);
+    eval_opts_t o = {.rc_avg = -1, .fc.ridge_lambda = 1.0};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *mod = NULL;
     recur_dna_set_t *set = NULL;
@@ -268,110 +245,87 @@ int main_eval(int argc, char *argv[])
     unsigned char *tm = NULL; /* (n, O) */
     char **fallback = NULL;   /* (O) class names "0", "1", ... when the model has none */
     FILE *fp = NULL;
+    recur_outfile_t of;
     size_t O = 0;
 
-    const int pr = parse(argc, argv, &o);
+    const int pr = parse(argc, argv, &u, &o);
     if (pr != 0) {
         rc = pr > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
-    rc = RECUR_EXIT_ERROR;
-    if (!(mod = recur_model_load(o.model)))
+    recur_log_set_quiet(u.quiet);
+    if (recur_cli_use_h5(&u)) { /* HDF5 / netCDF-4 series: a forecaster */
+        rc = recur_cli_series_eval(&u, &o.fc, argc, argv);
         goto out;
+    }
+    rc = RECUR_EXIT_ERROR;
+    if (!(mod = recur_model_load(u.model)))
+        goto out;
+    if (recur_cli_use_restated(&u, mod, u.model) != 0) {
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
     const recur_config_t *cfg = recur_model_config(mod);
     O = cfg->num_outputs;
-    if (o.in.n_in && recur_dna_model_check(mod, o.model) != 0)
+    if (u.in.n_in && recur_dna_model_check(mod, u.model) != 0)
         goto out;
     if (cfg->head != RECUR_HEAD_SEQ || cfg->task == RECUR_TASK_REGRESS) {
-        if (!o.in.data) {
+        if (!u.in.data) {
             recur_error("%s: a %s model with a %s head; raw inputs need a classifier with one "
                         "output per record (give --data FILE)",
-                        o.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
+                        u.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
             goto out;
         }
-        rc = eval_loss(&o, mod, argc, argv);
+        rc = eval_loss(&u, mod, argc, argv);
         goto out;
     }
-    size_t nc = 0;
-    const char *const *classes = recur_model_strings(mod, "classes", &nc);
-    if (!classes || nc != O) {
-        if (!(fallback = calloc(O, sizeof *fallback)))
-            goto nomem;
-        for (size_t k = 0; k < O; k++) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "%zu", k);
-            if (!(fallback[k] = strdup(buf)))
-                goto nomem;
-        }
-        classes = (const char *const *)fallback;
-    }
+    const char *const *classes = recur_cli_use_classes(mod, &fallback);
+    if (!classes)
+        goto out;
     recur_dna_encoding_t enc;
     recur_dna_model_encoding(mod, &enc);
     const bool rc_avg = o.rc_avg < 0 ? enc.revcomp : o.rc_avg == 1;
-    recur_blas_set_threads((int)o.threads);
+    recur_blas_set_threads((int)u.threads);
 
     /* Rows, and the labels of each record (the first row of a record carries them). */
     const recur_dataset_t *ds;
     size_t n;
-    if (o.in.data) {
-        if (!(loaded = recur_dataset_load(o.in.data)))
+    if (u.in.data) {
+        if (!(loaded = recur_dataset_load(u.in.data)))
             goto out;
         ds = loaded;
         if (ds->F != cfg->input_size || ds->head != RECUR_HEAD_SEQ || ds->task != cfg->task ||
             ds->O != O) {
             recur_error("%s: a %s dataset of %zu features and %zu outputs (%s head) does not "
                         "fit %s (%s, %zu features, %zu outputs)",
-                        o.in.data, recur_task_name(ds->task), ds->F, ds->O,
-                        recur_head_name(ds->head), o.model, recur_task_name(cfg->task),
+                        u.in.data, recur_task_name(ds->task), ds->F, ds->O,
+                        recur_head_name(ds->head), u.model, recur_task_name(cfg->task),
                         cfg->input_size, O);
             goto out;
         }
         if (ds->classes)
             for (size_t k = 0; k < O; k++)
                 if (!ds->classes[k] || strcmp(ds->classes[k], classes[k]) != 0) {
-                    recur_error("%s: class %zu is '%s', the model's is '%s'", o.in.data, k,
+                    recur_error("%s: class %zu is '%s', the model's is '%s'", u.in.data, k,
                                 ds->classes[k] ? ds->classes[k] : "", classes[k]);
                     goto out;
                 }
         n = ds->N;
     } else {
-        recur_dna_opts_t d = o.in.dna;
-        d.task = cfg->task;
-        d.classes = classes;
-        d.n_classes = O;
-        d.seq.threads = o.threads > 1 ? (int)o.threads : 0;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_MAX_LEN))
-            d.max_len = enc.max_len;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_WINDOWS))
-            d.windows = enc.windows;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_N_ZERO))
-            d.n_zero = enc.n_zero;
-        if (d.windows && !d.max_len) {
-            recur_error("--windows needs --max-len N (the model has no window length)");
-            rc = RECUR_EXIT_USAGE;
+        const int drc = recur_cli_use_dna(&u, mod, classes, O, false, &set);
+        if (drc != 0) {
+            rc = drc == RECUR_EINVAL ? RECUR_EXIT_USAGE : RECUR_EXIT_ERROR;
             goto out;
         }
-        if (!(set = recur_dna_read(o.in.in, o.in.n_in, &d)))
-            goto out;
         ds = set->ds;
         n = set->n_records;
-        if (set->skipped)
-            recur_info("skipped %zu records without a label", set->skipped);
-        if (set->tiled)
-            recur_info("%zu records longer than %zu bases: windows averaged", set->tiled,
-                       d.max_len);
-        if (set->truncated)
-            recur_info("%zu records truncated to %zu bases", set->truncated, d.max_len);
-        if (set->filtered)
-            recur_info("%llu reads passed over by the filters", (unsigned long long)set->filtered);
     }
     p = malloc((n ? n : 1) * O * sizeof *p);
     if (!p)
         goto nomem;
-    if (set ? recur_infer_records(cfg, recur_model_params_const(mod), set, o.batch_size, rc_avg,
+    if (set ? recur_infer_records(cfg, recur_model_params_const(mod), set, u.batch_size, rc_avg,
                                   p) != 0
-            : recur_infer_probs(cfg, recur_model_params_const(mod), ds, NULL, n, o.batch_size,
+            : recur_infer_probs(cfg, recur_model_params_const(mod), ds, NULL, n, u.batch_size,
                                 rc_avg, p) != 0)
         goto out;
     /* first row of each record */
@@ -400,29 +354,23 @@ int main_eval(int argc, char *argv[])
         goto out;
 
     /* a file is written under a temporary name and renamed when complete */
-    const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
-    recur_outfile_t of;
+    const char *dest = u.out && strcmp(u.out, "-") != 0 ? u.out : NULL;
     if (!(fp = recur_cli_out_open(dest, &of)))
         goto out;
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
     fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
-    fprintf(fp, "# model %s: %s, %s H %zu L %zu%s; strands averaged: %s\n", o.model,
+    fprintf(fp, "# model %s: %s, %s H %zu L %zu%s; strands averaged: %s\n", u.model,
             recur_task_name(cfg->task), recur_cell_name(cfg->cell), cfg->hidden_size,
             cfg->num_layers, cfg->bidirectional ? " bidirectional" : "", rc_avg ? "yes" : "no");
     print_metrics(fp, met, classes);
-    rc = recur_cli_out_finish(fp, &of, RECUR_EXIT_OK);
-    fp = NULL;
+    rc = RECUR_EXIT_OK;
     goto out;
 nomem:
     recur_error("out of memory");
 out:
-    if (fp && fp != stdout)
-        fclose(fp);
-    if (fallback)
-        for (size_t k = 0; k < O; k++)
-            free(fallback[k]);
-    free(fallback);
+    rc = recur_cli_out_finish(fp, &of, rc);
+    recur_cli_use_free_names(fallback, O);
     recur_metrics_free(met);
     free(p);
     free(y);
@@ -431,6 +379,6 @@ out:
     recur_dataset_free(loaded);
     recur_dna_set_free(set);
     recur_model_free(mod);
-    recur_cli_inputs_free(&o.in);
+    recur_cli_use_free(&u);
     return rc;
 }

@@ -15,19 +15,17 @@
 #include <recur/model.h>
 
 #include "cmd_series.h"
-#include "series_opts.h"
+#include "use.h"
 
-enum { OPT_MODEL = RECUR_CLI_FIRST_FREE, OPT_RC_AVG, OPT_NO_RC_AVG, OPT_BATCH_SIZE };
+enum { OPT_RC_AVG = RECUR_CLI_FIRST_FREE, OPT_NO_RC_AVG, OPT_TSV };
 
+/* predict's own options. */
 typedef struct {
-    recur_cli_inputs_t in;
-    const char *model, *out;
-    size_t threads, batch_size;
     int rc_avg; /* -1: as the model was trained; 0 off; 1 on */
-    bool quiet;
+    recur_cli_fc_opts_t fc;
 } predict_opts_t;
 
-static void usage(FILE *fp)
+static void usage_dna(FILE *fp)
 {
     fprintf(fp,
             "Usage: recur predict -m MODEL (--fasta FILE | --bed FILE --ref FASTA | --bam FILE\n"
@@ -65,78 +63,49 @@ static void usage(FILE *fp)
             recur_cli_input_help);
 }
 
-/* Parses argv into o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
-static int parse(int argc, char *argv[], predict_opts_t *o)
+static void usage(FILE *fp, bool h5)
 {
-    static const struct option longopts[] = {
-        RECUR_CLI_INPUT_LONGOPTS,
-        {"model", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},
-        {"revcomp-average", no_argument, NULL, OPT_RC_AVG},
-        {"no-revcomp-average", no_argument, NULL, OPT_NO_RC_AVG},
-        {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
-        {"threads", required_argument, NULL, '@'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    (h5 ? recur_cli_series_predict_usage : usage_dna)(fp);
+}
+
+static int option(void *ctx, int c, const char *arg)
+{
+    predict_opts_t *o = ctx;
+    if (c == OPT_TSV)
+        o->fc.tsv = true;
+    else
+        o->rc_avg = c == OPT_RC_AVG;
+    return 0;
+}
+
+/* Parses argv into u and o. Returns 0, 1 after --help (printed), or RECUR_EINVAL (logged). */
+static int parse(int argc, char *argv[], recur_cli_use_t *u, predict_opts_t *o)
+{
+    static const recur_cli_use_opt_t own[] = {
+        {"revcomp-average", no_argument, OPT_RC_AVG, RECUR_CLI_USE_DNA},
+        {"no-revcomp-average", no_argument, OPT_NO_RC_AVG, RECUR_CLI_USE_DNA},
+        {"tsv", no_argument, OPT_TSV, RECUR_CLI_USE_H5},
     };
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
-        const int in = recur_cli_input_option(c, optarg, &o->in);
-        if (in < 0)
-            return RECUR_EINVAL;
-        if (in > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'm':
-            o->model = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case OPT_RC_AVG:
-            o->rc_avg = 1;
-            break;
-        case OPT_NO_RC_AVG:
-            o->rc_avg = 0;
-            break;
-        case OPT_BATCH_SIZE:
-            bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
-            break;
-        case '@':
-            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            recur_cli_bad_option(c, argv);
-            return RECUR_EINVAL;
-        }
-        if (bad)
-            return RECUR_EINVAL;
-    }
+    const recur_cli_use_cmd_t cmd = {.name = "predict",
+                                     .opts = own,
+                                     .n_opts = sizeof own / sizeof *own,
+                                     .option = option,
+                                     .ctx = o,
+                                     .usage = usage,
+                                     .batch = true};
+    const int rc = recur_cli_use_parse(u, &cmd, argc, argv);
     const char *why = NULL;
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur predict --help')", argv[optind]);
-        return RECUR_EINVAL;
-    }
-    if (!o->model)
-        why = "missing -m MODEL";
-    else if (!o->in.data && !o->in.n_in)
-        why = "missing input: --fasta, --bed, --bam or --data";
-    else if (o->in.data && strcmp(o->in.data, "-") == 0)
-        why = "--data: the dataset cannot be read from standard input (HDF5 needs a file)";
+    if (rc != 0 || !recur_cli_use_h5(u))
+        return rc;
+    if (!u->out)
+        why = "missing -o OUT";
+    else if (strcmp(u->out, "-") == 0 && !o->fc.tsv)
+        why = "-o: HDF5 cannot be written to standard output (HDF5 needs a file)";
     if (why) {
         recur_error("%s (see 'recur predict --help')", why);
         return RECUR_EINVAL;
     }
-    return recur_cli_inputs_check(&o->in);
+    return 0;
 }
 
 /* One TSV row: name, prediction, probabilities. */
@@ -164,10 +133,9 @@ static void print_row(FILE *fp, const char *name, const double *p, const recur_c
 
 int main_predict(int argc, char *argv[])
 {
-    if (recur_cli_series_requested(argc, argv)) /* HDF5 / netCDF-4 series: a forecaster */
-        return main_predict_series(argc, argv);
-    predict_opts_t o = {.threads = 1, .batch_size = 64, .rc_avg = -1};
-    recur_cli_inputs_init(&o.in);
+    recur_cli_use_t u;
+    recur_cli_use_init(&u, 64);
+    predict_opts_t o = {.rc_avg = -1};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *m = NULL;
     recur_dna_set_t *set = NULL;
@@ -175,105 +143,82 @@ int main_predict(int argc, char *argv[])
     double *p = NULL;       /* (records, O) */
     char **fallback = NULL; /* (O) class names "0", "1", ... when the model has none */
     FILE *fp = NULL;
+    recur_outfile_t of;
     size_t O = 0;
 
-    const int pr = parse(argc, argv, &o);
+    const int pr = parse(argc, argv, &u, &o);
     if (pr != 0) {
         rc = pr > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
-    rc = RECUR_EXIT_ERROR;
-    if (!(m = recur_model_load(o.model)))
+    recur_log_set_quiet(u.quiet);
+    if (recur_cli_use_h5(&u)) { /* HDF5 / netCDF-4 series: a forecaster */
+        rc = recur_cli_series_predict(&u, &o.fc, argc, argv);
         goto out;
+    }
+    rc = RECUR_EXIT_ERROR;
+    if (!(m = recur_model_load(u.model)))
+        goto out;
+    if (recur_cli_use_restated(&u, m, u.model) != 0) {
+        rc = RECUR_EXIT_USAGE;
+        goto out;
+    }
     const recur_config_t *cfg = recur_model_config(m);
     O = cfg->num_outputs;
-    if (o.in.n_in && recur_dna_model_check(m, o.model) != 0)
+    if (u.in.n_in && recur_dna_model_check(m, u.model) != 0)
         goto out;
     if (cfg->head != RECUR_HEAD_SEQ || cfg->task == RECUR_TASK_REGRESS) {
         recur_error("%s: a %s model with a %s head; predict takes classifiers with one output "
                     "per record",
-                    o.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
+                    u.model, recur_task_name(cfg->task), recur_head_name(cfg->head));
         goto out;
     }
-    size_t nc = 0;
-    const char *const *classes = recur_model_strings(m, "classes", &nc);
-    if (!classes || nc != O) {
-        if (!(fallback = calloc(O, sizeof *fallback)))
-            goto nomem;
-        for (size_t k = 0; k < O; k++) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "%zu", k);
-            if (!(fallback[k] = strdup(buf)))
-                goto nomem;
-        }
-        classes = (const char *const *)fallback;
-    }
+    const char *const *classes = recur_cli_use_classes(m, &fallback);
+    if (!classes)
+        goto out;
     recur_dna_encoding_t enc;
     recur_dna_model_encoding(m, &enc);
     const bool rc_avg = o.rc_avg < 0 ? enc.revcomp : o.rc_avg == 1;
-    recur_blas_set_threads((int)o.threads);
+    recur_blas_set_threads((int)u.threads);
 
     size_t n = 0;
     const char *const *names = NULL;
-    if (o.in.data) {
-        if (!(loaded = recur_dataset_load(o.in.data)))
+    if (u.in.data) {
+        if (!(loaded = recur_dataset_load(u.in.data)))
             goto out;
         if (loaded->F != cfg->input_size || loaded->head != RECUR_HEAD_SEQ) {
             recur_error("%s: %zu features per step with a %s head; %s takes %zu per step and "
                         "one output per record",
-                        o.in.data, loaded->F, recur_head_name(loaded->head), o.model,
+                        u.in.data, loaded->F, recur_head_name(loaded->head), u.model,
                         cfg->input_size);
             goto out;
         }
         n = loaded->N;
         names = (const char *const *)loaded->names;
     } else {
-        recur_dna_opts_t d = o.in.dna;
-        d.task = cfg->task;
-        d.ignore_labels = true;
-        d.classes = classes;
-        d.n_classes = O;
-        d.seq.threads = o.threads > 1 ? (int)o.threads : 0;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_MAX_LEN))
-            d.max_len = enc.max_len;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_WINDOWS))
-            d.windows = enc.windows;
-        if (!recur_cli_input_given(&o.in, RECUR_CLI_IN_N_ZERO))
-            d.n_zero = enc.n_zero;
-        if (d.windows && !d.max_len) {
-            recur_error("--windows needs --max-len N (the model has no window length)");
-            rc = RECUR_EXIT_USAGE;
+        const int drc = recur_cli_use_dna(&u, m, classes, O, true, &set);
+        if (drc != 0) {
+            rc = drc == RECUR_EINVAL ? RECUR_EXIT_USAGE : RECUR_EXIT_ERROR;
             goto out;
         }
-        if (!(set = recur_dna_read(o.in.in, o.in.n_in, &d)))
-            goto out;
         n = set->n_records;
         names = (const char *const *)set->record_names;
-        if (set->tiled)
-            recur_info("%zu records longer than %zu bases: windows averaged", set->tiled,
-                       d.max_len);
-        if (set->truncated)
-            recur_info("%zu records truncated to %zu bases", set->truncated, d.max_len);
-        if (set->filtered)
-            recur_info("%llu reads passed over by the filters", (unsigned long long)set->filtered);
     }
     if (!(p = malloc((n ? n : 1) * O * sizeof *p)))
         goto nomem;
-    if ((set ? recur_infer_records(cfg, recur_model_params_const(m), set, o.batch_size, rc_avg, p)
-             : recur_infer_probs(cfg, recur_model_params_const(m), loaded, NULL, n, o.batch_size,
+    if ((set ? recur_infer_records(cfg, recur_model_params_const(m), set, u.batch_size, rc_avg, p)
+             : recur_infer_probs(cfg, recur_model_params_const(m), loaded, NULL, n, u.batch_size,
                                  rc_avg, p)) != 0)
         goto out;
 
     /* a file is written under a temporary name and renamed when complete */
-    const char *dest = o.out && strcmp(o.out, "-") != 0 ? o.out : NULL;
-    recur_outfile_t of;
+    const char *dest = u.out && strcmp(u.out, "-") != 0 ? u.out : NULL;
     if (!(fp = recur_cli_out_open(dest, &of)))
         goto out;
     char cmdline[4096];
     recur_cli_join(cmdline, sizeof cmdline, argc, argv);
     fprintf(fp, "# recur %s: recur %s\n", RECUR_VERSION, cmdline);
-    fprintf(fp, "# model %s: %s, %s H %zu L %zu%s; strands averaged: %s\n", o.model,
+    fprintf(fp, "# model %s: %s, %s H %zu L %zu%s; strands averaged: %s\n", u.model,
             recur_task_name(cfg->task), recur_cell_name(cfg->cell), cfg->hidden_size,
             cfg->num_layers, cfg->bidirectional ? " bidirectional" : "", rc_avg ? "yes" : "no");
     fputs("name\tpred", fp);
@@ -285,22 +230,17 @@ int main_predict(int argc, char *argv[])
         snprintf(idx, sizeof idx, "%zu", i);
         print_row(fp, names && names[i] ? names[i] : idx, p + i * O, cfg, classes);
     }
-    rc = recur_cli_out_finish(fp, &of, RECUR_EXIT_OK);
-    fp = NULL;
+    rc = RECUR_EXIT_OK;
     goto out;
 nomem:
     recur_error("out of memory");
 out:
-    if (fp && fp != stdout)
-        fclose(fp);
-    if (fallback)
-        for (size_t k = 0; k < O; k++)
-            free(fallback[k]);
-    free(fallback);
+    rc = recur_cli_out_finish(fp, &of, rc);
+    recur_cli_use_free_names(fallback, O);
     free(p);
     recur_dataset_free(loaded);
     recur_dna_set_free(set);
     recur_model_free(m);
-    recur_cli_inputs_free(&o.in);
+    recur_cli_use_free(&u);
     return rc;
 }

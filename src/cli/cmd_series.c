@@ -27,31 +27,7 @@
 #include "cmd_series.h"
 #include "series_opts.h"
 
-enum {
-    /* eval, predict, encode */
-    OPT_BATCH_SIZE = RECUR_CLI_FIRST_FREE,
-    OPT_SEED,
-    OPT_SPLIT,
-    OPT_CLIMATOLOGY,
-    OPT_RIDGE_LAMBDA,
-    OPT_NO_RIDGE,
-    OPT_TSV,
-    OPT_HEAD_ENC
-};
-
-/* ==== eval, predict, encode: options ========================================================== */
-
-typedef struct {
-    const char *model, *out;
-    recur_split_t split;
-    bool split_given, by_month, tsv, quiet, no_ridge;
-    double ridge_lambda;
-    size_t threads, batch_size;
-    unsigned long seed;
-    recur_head_t head; /* encode without a model */
-} use_opts_t;
-
-static void eval_usage(FILE *fp)
+void recur_cli_series_eval_usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: recur eval -m MODEL --h5 FILE [options]\n"
@@ -85,7 +61,7 @@ static void eval_usage(FILE *fp)
             recur_cli_series_help);
 }
 
-static void predict_usage(FILE *fp)
+void recur_cli_series_predict_usage(FILE *fp)
 {
     fprintf(
         fp,
@@ -118,7 +94,7 @@ static void predict_usage(FILE *fp)
         recur_cli_series_help);
 }
 
-static void encode_usage(FILE *fp)
+void recur_cli_series_encode_usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: recur encode --h5 FILE (--vars A,B | --dataset PATH) -o DATA [options]\n"
@@ -144,153 +120,27 @@ static void encode_usage(FILE *fp)
             recur_cli_series_help, recur_cli_encoding_help);
 }
 
-typedef enum { CMD_EVAL, CMD_PREDICT, CMD_ENCODE } use_cmd_t;
-
-static int use_parse(use_cmd_t cmd, int argc, char *argv[], recur_cli_series_t *src, use_opts_t *o)
+/* Model, encoding and series for eval, predict, encode -m and diagnose: the restated options
+ * checked (a conflict is RECUR_EINVAL: exit 2). */
+static int open_model(recur_cli_use_t *u, recur_model_t **m, recur_fc_t *fc, recur_series_t **s)
 {
-    static const struct option longopts[] = {
-        RECUR_CLI_SERIES_LONGOPTS,
-        RECUR_CLI_ENCODING_LONGOPTS,
-        {"model", required_argument, NULL, 'm'},
-        {"output", required_argument, NULL, 'o'},
-        {"split", required_argument, NULL, OPT_SPLIT},
-        {"climatology", required_argument, NULL, OPT_CLIMATOLOGY},
-        {"ridge-lambda", required_argument, NULL, OPT_RIDGE_LAMBDA},
-        {"no-ridge", no_argument, NULL, OPT_NO_RIDGE},
-        {"tsv", no_argument, NULL, OPT_TSV},
-        {"head", required_argument, NULL, OPT_HEAD_ENC},
-        {"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"threads", required_argument, NULL, '@'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    static const char *const names[] = {"eval", "predict", "encode"};
-    const char *name = names[cmd];
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
-        const bool enc = c == RECUR_CLI_S_WINDOW || c == RECUR_CLI_S_HORIZON ||
-                         c == RECUR_CLI_S_STRIDE || c == RECUR_CLI_S_VAL_FRACTION ||
-                         c == RECUR_CLI_S_TEST_FRACTION || c == RECUR_CLI_S_CALENDAR ||
-                         c == RECUR_CLI_S_MISSING_IND || c == RECUR_CLI_S_TARGET;
-        const bool only_eval = c == OPT_CLIMATOLOGY || c == OPT_RIDGE_LAMBDA || c == OPT_NO_RIDGE;
-        if ((enc && cmd != CMD_ENCODE) || (only_eval && cmd != CMD_EVAL) ||
-            (c == OPT_TSV && cmd != CMD_PREDICT) || (c == OPT_HEAD_ENC && cmd != CMD_ENCODE) ||
-            (c == OPT_BATCH_SIZE && cmd == CMD_ENCODE)) {
-            const char *opt = "?";
-            for (const struct option *l = longopts; l->name; l++)
-                if (l->val == c)
-                    opt = l->name;
-            recur_error("option '--%s' does not apply to %s with --h5 (see 'recur %s --help')", opt,
-                        name, name);
-            return RECUR_EINVAL;
-        }
-        const int a = recur_cli_series_option(c, optarg, src);
-        if (a < 0)
-            return RECUR_EINVAL;
-        if (a > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'm':
-            o->model = optarg;
-            break;
-        case 'o':
-            o->out = optarg;
-            break;
-        case OPT_SPLIT:
-            if (recur_split_parse(optarg, &o->split) != 0) {
-                recur_error("--split: expected train, val, test or all, got '%s'", optarg);
-                bad = 1;
-            }
-            o->split_given = true;
-            break;
-        case OPT_CLIMATOLOGY:
-            if (strcmp(optarg, "doy") == 0 || strcmp(optarg, "month") == 0)
-                o->by_month = strcmp(optarg, "month") == 0;
-            else {
-                recur_error("--climatology: expected doy or month, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
-        case OPT_RIDGE_LAMBDA:
-            bad = recur_cli_double("--ridge-lambda", optarg, 1e-12, 1e12, &o->ridge_lambda);
-            break;
-        case OPT_NO_RIDGE:
-            o->no_ridge = true;
-            break;
-        case OPT_TSV:
-            o->tsv = true;
-            break;
-        case OPT_HEAD_ENC:
-            if (recur_head_parse(optarg, &o->head) != 0) {
-                recur_error("--head: expected seq or step, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
-        case OPT_BATCH_SIZE:
-            bad = recur_cli_size("--batch-size", optarg, 1, 1000000, &o->batch_size);
-            break;
-        case OPT_SEED:
-            bad = recur_cli_ulong("--seed", optarg, &o->seed);
-            break;
-        case '@':
-            bad = recur_cli_size("-@", optarg, 1, 1024, &o->threads);
-            break;
-        case 'q':
-            o->quiet = true;
-            break;
-        case 'h':
-            (cmd == CMD_EVAL      ? eval_usage
-             : cmd == CMD_PREDICT ? predict_usage
-                                  : encode_usage)(stdout);
-            return 1;
-        default:
-            recur_cli_bad_option(c, argv);
-            return RECUR_EINVAL;
-        }
-        if (bad)
-            return RECUR_EINVAL;
-    }
-    const char *why = NULL;
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur %s --help')", argv[optind], name);
-        return RECUR_EINVAL;
-    }
-    if ((why = recur_cli_series_check(src, cmd == CMD_ENCODE && !o->model)))
-        ;
-    else if (cmd != CMD_ENCODE && !o->model)
-        why = "missing -m MODEL";
-    else if (cmd == CMD_ENCODE && o->model && src->encoding_given)
-        why = "the encoding comes from -m MODEL: drop the encoding options";
-    else if (cmd != CMD_EVAL && !o->out)
-        why = cmd == CMD_PREDICT ? "missing -o OUT" : "missing -o DATA";
-    else if (o->out && strcmp(o->out, "-") == 0 && !(cmd == CMD_PREDICT && o->tsv))
-        why = "-o: HDF5 cannot be written to standard output (HDF5 needs a file)";
-    else if (o->model && strcmp(o->model, "-") == 0)
-        why = "-m: the model cannot be read from standard input (HDF5 needs a file)";
-    if (why) {
-        recur_error("%s (see 'recur %s --help')", why, name);
-        return RECUR_EINVAL;
-    }
-    return 0;
-}
-
-/* Model, encoding and series for eval and predict (and encode -m). */
-static int open_model(recur_cli_series_t *src, const use_opts_t *o, recur_model_t **m,
-                      recur_fc_t *fc, recur_series_t **s)
-{
-    if (!(*m = recur_model_load(o->model)))
+    if (!(*m = recur_model_load(u->model)))
         return RECUR_EFORMAT;
     if (!recur_fc_is_forecaster(*m)) {
         recur_error("%s: not a forecaster (no 'horizon' in /config): use it without --h5",
-                    o->model);
+                    u->model);
         return RECUR_EFORMAT;
     }
-    return recur_cli_series_load_for_model(src, *m, o->model, fc, s);
+    const int rc = recur_cli_use_restated(u, *m, u->model);
+    if (rc != 0)
+        return rc;
+    return recur_cli_series_load_for_model(&u->src, *m, u->model, fc, s);
+}
+
+/* The exit status of a failed open_model(). */
+static int open_status(int rc)
+{
+    return rc == RECUR_EINVAL ? RECUR_EXIT_USAGE : RECUR_EXIT_ERROR;
 }
 
 /* "train split (N samples, issue times A .. B)" on stderr. */
@@ -325,13 +175,24 @@ static void tsv_number(FILE *fp, double x)
         fputs("\tNA", fp);
 }
 
-int main_eval_series(int argc, char *argv[])
+/* The samples of split sp, or an error naming the split when it has none. */
+static int split_samples(const recur_cli_use_t *u, const recur_fc_t *fc, const recur_series_t *s,
+                         recur_split_t sp, recur_fc_sample_t **smp, size_t *n)
 {
-    recur_cli_series_t src;
-    recur_cli_series_init(&src);
-    use_opts_t o = {
-        .split = RECUR_SPLIT_TEST, .ridge_lambda = 1.0, .threads = 1, .batch_size = 256};
-    int rc = RECUR_EXIT_USAGE;
+    if (recur_fc_check(fc, s, u->src.h5, sp) != 0 || recur_fc_samples(fc, s, sp, smp, n) != 0)
+        return RECUR_EFORMAT;
+    if (*n == 0) {
+        recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", u->src.h5,
+                    recur_split_name(sp), fc->window, fc->horizon);
+        return RECUR_EFORMAT;
+    }
+    describe_samples(fc, s, sp, *smp, *n);
+    return 0;
+}
+
+int recur_cli_series_eval(recur_cli_use_t *u, const recur_cli_fc_opts_t *o, int argc, char *argv[])
+{
+    int rc = RECUR_EXIT_ERROR;
     recur_model_t *m = NULL;
     recur_fc_t fc = {0};
     recur_series_t *s = NULL;
@@ -342,25 +203,19 @@ int main_eval_series(int argc, char *argv[])
     unsigned char *tm = NULL;
     recur_fc_metrics_t met[N_MODELS] = {{0}};
     FILE *fp = NULL;
+    recur_outfile_t of;
     size_t n = 0;
+    const recur_split_t split = u->split_given ? u->split : RECUR_SPLIT_TEST;
+    const size_t batch = u->batch_given ? u->batch_size : 256;
 
-    const int p = use_parse(CMD_EVAL, argc, argv, &src, &o);
-    if (p != 0) {
-        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+    recur_blas_set_threads((int)u->threads);
+    const int orc = open_model(u, &m, &fc, &s);
+    if (orc != 0) {
+        rc = open_status(orc);
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
-    recur_blas_set_threads((int)o.threads);
-    rc = RECUR_EXIT_ERROR;
-    if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0 ||
-        recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
+    if (split_samples(u, &fc, s, split, &smp, &n) != 0)
         goto out;
-    if (n == 0) {
-        recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
-                    recur_split_name(o.split), fc.window, fc.horizon);
-        goto out;
-    }
-    describe_samples(&fc, s, o.split, smp, n);
     const size_t O = fc.O;
     pred = malloc(n * O * sizeof *pred);
     truth = malloc(O * sizeof *truth);
@@ -373,12 +228,12 @@ int main_eval_series(int argc, char *argv[])
     for (int k = 0; k < N_MODELS; k++)
         if (recur_fc_metrics_init(&met[k], O) != 0)
             goto out;
-    if (recur_fc_predict(m, &fc, s, smp, n, o.batch_size, pred) != 0)
+    if (recur_fc_predict(m, &fc, s, smp, n, batch, pred) != 0)
         goto out;
-    if (!(clim = recur_fc_clim_fit(&fc, s, o.by_month)))
+    if (!(clim = recur_fc_clim_fit(&fc, s, o->by_month)))
         goto out;
-    if (!o.no_ridge)
-        ridge = recur_fc_ridge_fit(&fc, s, o.ridge_lambda); /* NULL: skipped, logged */
+    if (!o->no_ridge)
+        ridge = recur_fc_ridge_fit(&fc, s, o->ridge_lambda); /* NULL: skipped, logged */
     for (size_t i = 0; i < n; i++) {
         recur_fc_truth(&fc, s, &smp[i], truth, tm);
         recur_fc_metrics_add(&met[M_RECUR], pred + i * O, truth, tm);
@@ -391,16 +246,14 @@ int main_eval_series(int argc, char *argv[])
             recur_fc_metrics_add(&met[M_RIDGE], row, truth, tm);
         }
     }
-    fp = o.out && strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
-    if (!fp) {
-        recur_error("%s: cannot open: %s", o.out, strerror(errno));
+    /* a file is written under a temporary name and renamed when complete */
+    if (!(fp = recur_cli_out_open(u->out && strcmp(u->out, "-") != 0 ? u->out : NULL, &of)))
         goto out;
-    }
     char cmdline[4096];
     fprintf(fp, "# recur %s: %s\n", RECUR_VERSION,
             recur_cli_command_line(cmdline, sizeof cmdline, argc, argv));
-    fprintf(fp, "# model %s; series %s; split %s, %zu samples\n", o.model, src.h5,
-            recur_split_name(o.split), n);
+    fprintf(fp, "# model %s; series %s; split %s, %zu samples\n", u->model, u->src.h5,
+            recur_split_name(split), n);
     fputs("model\ttarget\thorizon\tmae\trmse\tskill_persistence\tskill_climatology\n", fp);
     for (int k = 0; k < N_MODELS; k++) {
         if (k == M_RIDGE && !ridge)
@@ -425,9 +278,9 @@ int main_eval_series(int argc, char *argv[])
     }
     /* side by side on stderr */
     for (size_t t = 0; t < fc.n_out; t++) {
-        const char *u = s->var_units[fc.out_var[t]];
+        const char *un = s->var_units[fc.out_var[t]];
         recur_info("MAE of %s%s%s%s on the %s split:", s->var_names[fc.out_var[t]],
-                   u[0] ? " (" : "", u, u[0] ? ")" : "", recur_split_name(o.split));
+                   un[0] ? " (" : "", un, un[0] ? ")" : "", recur_split_name(split));
         recur_info("  horizon     recur  persistence  climatology%s", ridge ? "     ridge" : "");
         for (size_t h = 1; h <= fc.horizon + 1; h++) {
             const size_t hh = h <= fc.horizon ? h : 0;
@@ -444,16 +297,9 @@ int main_eval_series(int argc, char *argv[])
                        recur_fc_mae(&met[M_CLIM], &fc, t, hh), rbuf);
         }
     }
-    if (fflush(fp) != 0 || ferror(fp)) {
-        recur_error("%s: cannot write: %s", o.out ? o.out : "standard output", strerror(errno));
-        goto out;
-    }
     rc = RECUR_EXIT_OK;
 out:
-    if (fp && fp != stdout && fclose(fp) != 0 && rc == RECUR_EXIT_OK) {
-        recur_error("%s: cannot write: %s", o.out, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
-    }
+    rc = recur_cli_out_finish(fp, &of, rc);
     for (int k = 0; k < N_MODELS; k++)
         recur_fc_metrics_release(&met[k]);
     free(pred);
@@ -466,7 +312,6 @@ out:
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    recur_cli_series_release(&src);
     return rc;
 }
 
@@ -518,129 +363,100 @@ static int write_tsv(FILE *fp, const recur_fc_t *fc, const recur_series_t *s,
     return 0;
 }
 
-int main_predict_series(int argc, char *argv[])
+int recur_cli_series_predict(recur_cli_use_t *u, const recur_cli_fc_opts_t *o, int argc,
+                             char *argv[])
 {
-    recur_cli_series_t src;
-    recur_cli_series_init(&src);
-    use_opts_t o = {.split = RECUR_SPLIT_ALL, .threads = 1, .batch_size = 256};
-    int rc = RECUR_EXIT_USAGE;
+    int rc = RECUR_EXIT_ERROR;
     recur_model_t *m = NULL;
     recur_fc_t fc = {0};
     recur_series_t *s = NULL;
     recur_fc_sample_t *smp = NULL;
     double *pred = NULL;
     FILE *fp = NULL;
+    recur_outfile_t of;
     size_t n = 0;
+    const recur_split_t split = u->split_given ? u->split : RECUR_SPLIT_ALL;
+    const size_t batch = u->batch_given ? u->batch_size : 256;
+    const bool to_stdout = o->tsv && strcmp(u->out, "-") == 0;
 
-    const int p = use_parse(CMD_PREDICT, argc, argv, &src, &o);
-    if (p != 0) {
-        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+    recur_blas_set_threads((int)u->threads);
+    if (!to_stdout && recur_cli_check_output(u->out) != 0)
+        goto out;
+    const int orc = open_model(u, &m, &fc, &s);
+    if (orc != 0) {
+        rc = open_status(orc);
         goto out;
     }
-    recur_log_set_quiet(o.quiet);
-    recur_blas_set_threads((int)o.threads);
-    rc = RECUR_EXIT_ERROR;
-    if ((!o.tsv || strcmp(o.out, "-") != 0) && recur_cli_check_output(o.out) != 0)
+    if (split_samples(u, &fc, s, split, &smp, &n) != 0)
         goto out;
-    if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0 ||
-        recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
-        goto out;
-    if (n == 0) {
-        recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
-                    recur_split_name(o.split), fc.window, fc.horizon);
-        goto out;
-    }
-    describe_samples(&fc, s, o.split, smp, n);
     if (!(pred = malloc(n * fc.O * sizeof *pred))) {
         recur_error("out of memory");
         goto out;
     }
-    if (recur_fc_predict(m, &fc, s, smp, n, o.batch_size, pred) != 0)
+    if (recur_fc_predict(m, &fc, s, smp, n, batch, pred) != 0)
         goto out;
     char cmdline[4096];
     recur_cli_command_line(cmdline, sizeof cmdline, argc, argv);
-    if (!o.tsv) {
-        if (recur_fc_write_predictions(o.out, &fc, s, smp, n, pred, cmdline, o.model) != 0)
+    if (!o->tsv) {
+        if (recur_fc_write_predictions(u->out, &fc, s, smp, n, pred, cmdline, u->model) != 0)
             goto out;
     } else {
-        fp = strcmp(o.out, "-") != 0 ? fopen(o.out, "w") : stdout;
-        if (!fp) {
-            recur_error("%s: cannot open: %s", o.out, strerror(errno));
+        if (!(fp = recur_cli_out_open(to_stdout ? NULL : u->out, &of)) ||
+            write_tsv(fp, &fc, s, smp, n, pred, argc, argv) != 0)
             goto out;
-        }
-        if (write_tsv(fp, &fc, s, smp, n, pred, argc, argv) != 0)
-            goto out;
-        if (fflush(fp) != 0 || ferror(fp)) {
-            recur_error("%s: cannot write: %s", o.out, strerror(errno));
-            goto out;
-        }
     }
     recur_info("wrote %zu forecasts of %zu steps to %s", n, fc.horizon,
-               strcmp(o.out, "-") ? o.out : "standard output");
+               to_stdout ? "standard output" : u->out);
     rc = RECUR_EXIT_OK;
 out:
-    if (fp && fp != stdout && fclose(fp) != 0 && rc == RECUR_EXIT_OK) {
-        recur_error("%s: cannot write: %s", o.out, strerror(errno));
-        rc = RECUR_EXIT_ERROR;
-    }
+    rc = recur_cli_out_finish(fp, &of, rc);
     free(pred);
     free(smp);
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    recur_cli_series_release(&src);
     return rc;
 }
 
 /* ==== encode ================================================================================== */
 
-int main_encode_series(int argc, char *argv[])
+int recur_cli_series_encode(recur_cli_use_t *u)
 {
-    recur_cli_series_t src;
-    recur_cli_series_init(&src);
-    use_opts_t o = {.split = RECUR_SPLIT_TRAIN, .threads = 1, .head = RECUR_HEAD_SEQ};
-    int rc = RECUR_EXIT_USAGE;
+    int rc = RECUR_EXIT_ERROR;
     recur_model_t *m = NULL;
     recur_fc_t fc = {0};
     recur_series_t *s = NULL;
     recur_fc_sample_t *smp = NULL;
     recur_dataset_t *ds = NULL;
     size_t n = 0;
+    const recur_split_t split = u->split_given ? u->split : RECUR_SPLIT_TRAIN;
+    recur_head_t head = recur_cli_use_arch_given(u, RECUR_CLI_HEAD) ? u->arch.head : RECUR_HEAD_SEQ;
 
-    const int p = use_parse(CMD_ENCODE, argc, argv, &src, &o);
-    if (p != 0) {
-        rc = p > 0 ? RECUR_EXIT_OK : RECUR_EXIT_USAGE;
+    if (recur_cli_check_output(u->out) != 0)
         goto out;
-    }
-    recur_log_set_quiet(o.quiet);
-    rc = RECUR_EXIT_ERROR;
-    if (recur_cli_check_output(o.out) != 0)
-        goto out;
-    if (o.model) {
-        if (open_model(&src, &o, &m, &fc, &s) != 0 || recur_fc_check(&fc, s, src.h5, o.split) != 0)
-            goto out;
-    } else if (recur_cli_series_load_fit(&src, &s, &fc) != 0) {
-        goto out;
-    }
-    if (o.head == RECUR_HEAD_STEP) {
-        if (!(ds = recur_fc_dataset_step(&fc, s, o.split)))
-            goto out;
-    } else {
-        if (recur_fc_samples(&fc, s, o.split, &smp, &n) != 0)
-            goto out;
-        if (n == 0) {
-            recur_error("%s: the %s split has no sample (window %zu + horizon %zu)", src.h5,
-                        recur_split_name(o.split), fc.window, fc.horizon);
+    if (u->model) {
+        const int orc = open_model(u, &m, &fc, &s);
+        if (orc != 0) {
+            rc = open_status(orc);
             goto out;
         }
-        describe_samples(&fc, s, o.split, smp, n);
-        if (!(ds = recur_fc_dataset_seq(&fc, s, smp, n)))
+        head = recur_model_config(m)->head;
+        if (recur_fc_check(&fc, s, u->src.h5, split) != 0)
             goto out;
+    } else if (recur_cli_series_load_fit(&u->src, &s, &fc) != 0) {
+        goto out;
     }
-    if (recur_dataset_save(ds, o.out) != 0)
+    if (head == RECUR_HEAD_STEP) {
+        if (!(ds = recur_fc_dataset_step(&fc, s, split)))
+            goto out;
+    } else if (split_samples(u, &fc, s, split, &smp, &n) != 0 ||
+               !(ds = recur_fc_dataset_seq(&fc, s, smp, n))) {
+        goto out;
+    }
+    if (recur_dataset_save(ds, u->out) != 0)
         goto out;
     recur_info("wrote %zu records of %zu steps x %zu features, %zu outputs to %s", ds->N, ds->T,
-               ds->F, ds->O, o.out);
+               ds->F, ds->O, u->out);
     rc = RECUR_EXIT_OK;
 out:
     recur_dataset_free(ds);
@@ -648,6 +464,39 @@ out:
     recur_series_free(s);
     recur_fc_release(&fc);
     recur_model_free(m);
-    recur_cli_series_release(&src);
     return rc;
+}
+
+recur_dataset_t *recur_cli_series_dataset(recur_cli_use_t *u, recur_model_t *m, int *status)
+{
+    recur_fc_t fc = {0};
+    recur_series_t *s = NULL;
+    recur_fc_sample_t *smp = NULL;
+    recur_dataset_t *ds = NULL;
+    size_t n = 0;
+    const recur_split_t split = u->split_given ? u->split : RECUR_SPLIT_TEST;
+    *status = RECUR_EXIT_ERROR;
+    if (!recur_fc_is_forecaster(m)) {
+        recur_error("%s: not a forecaster (no 'horizon' in /config): use it without --h5",
+                    u->model);
+        return NULL;
+    }
+    int rc = recur_cli_use_restated(u, m, u->model);
+    if (rc == 0)
+        rc = recur_cli_series_load_for_model(&u->src, m, u->model, &fc, &s);
+    if (rc != 0) {
+        *status = open_status(rc);
+        goto out;
+    }
+    if (recur_model_config(m)->head == RECUR_HEAD_STEP) {
+        if (recur_fc_check(&fc, s, u->src.h5, split) == 0)
+            ds = recur_fc_dataset_step(&fc, s, split);
+    } else if (split_samples(u, &fc, s, split, &smp, &n) == 0) {
+        ds = recur_fc_dataset_seq(&fc, s, smp, n);
+    }
+out:
+    free(smp);
+    recur_series_free(s);
+    recur_fc_release(&fc);
+    return ds;
 }

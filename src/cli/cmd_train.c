@@ -239,65 +239,18 @@ static int parse(int argc, char *argv[], train_cmd_t *o, recur_config_t *cfg, re
  * An option that restates what the data or the start model fix is accepted when it agrees and
  * refused, naming both values, when it conflicts. */
 
-/* The value of the field option `code` sets, as text. */
-static void field(int code, const recur_config_t *c, char *buf, size_t n)
-{
-    switch (code) {
-    case RECUR_CLI_CELL:
-        snprintf(buf, n, "%s", recur_cell_name(c->cell));
-        break;
-    case RECUR_CLI_HIDDEN:
-        snprintf(buf, n, "%zu", c->hidden_size);
-        break;
-    case RECUR_CLI_LAYERS:
-        snprintf(buf, n, "%zu", c->num_layers);
-        break;
-    case RECUR_CLI_BIDIRECTIONAL:
-        snprintf(buf, n, "%s", c->bidirectional ? "yes" : "no");
-        break;
-    case RECUR_CLI_INPUT:
-        snprintf(buf, n, "%zu", c->input_size);
-        break;
-    case RECUR_CLI_OUTPUTS:
-        snprintf(buf, n, "%zu", c->num_outputs);
-        break;
-    case RECUR_CLI_HEAD:
-        snprintf(buf, n, "%s", recur_head_name(c->head));
-        break;
-    case RECUR_CLI_POOL:
-        snprintf(buf, n, "%s", recur_pool_name(c->pool));
-        break;
-    case RECUR_CLI_TASK:
-        snprintf(buf, n, "%s", recur_task_name(c->task));
-        break;
-    default:
-        snprintf(buf, n, "%g", c->dropout);
-    }
-}
-
-/* Every given option among codes[0..n-1] checked against fixed, whose = "the data's" or "the
- * model's". 0, or RECUR_EINVAL with one logged line. */
+/* Every given option among codes[0..n-1] (and --dropout) checked against fixed, whose = "the
+ * data's" or "the model's". 0, or RECUR_EINVAL with one logged line. */
 static int restated(const train_cmd_t *o, const int *codes, size_t n, const recur_config_t *given,
-                    const recur_config_t *fixed, const char *whose)
+                    const recur_config_t *fixed, const char *whose, bool dropout)
 {
-    static const char *const names[] = {"cell",    "hidden", "layers", "bidirectional", "input",
-                                        "outputs", "head",   "pool",   "task"};
-    for (size_t i = 0; i < n; i++) {
-        const int c = codes[i];
-        const bool drop = c == RECUR_CLI_T_DROPOUT;
-        if (drop ? !o->t.dropout_opt : !arch_given(o, c))
-            continue;
-        char a[64], b[64];
-        field(c, given, a, sizeof a);
-        field(c, fixed, b, sizeof b);
-        if (strcmp(a, b) == 0)
-            continue;
-        const char *name = drop ? "dropout" : names[c - RECUR_CLI_CELL];
-        if (c == RECUR_CLI_BIDIRECTIONAL)
-            recur_error("--bidirectional conflicts with %s unidirectional layers", whose);
-        else
-            recur_error("--%s %s conflicts with %s %s %s", name, a, whose, name, b);
+    if (recur_cli_arch_restated(o->arch_given, codes, n, given, fixed, whose) != 0)
         return RECUR_EINVAL;
+    if (dropout && o->t.dropout_opt) {
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%g", given->dropout);
+        snprintf(b, sizeof b, "%g", fixed->dropout);
+        return recur_cli_restated("dropout", a, whose, b);
     }
     return 0;
 }
@@ -307,7 +260,7 @@ static int restated_data(const train_cmd_t *o, const recur_config_t *given,
                          const recur_config_t *data)
 {
     static const int codes[] = {RECUR_CLI_HEAD, RECUR_CLI_INPUT, RECUR_CLI_OUTPUTS, RECUR_CLI_TASK};
-    return restated(o, codes, sizeof codes / sizeof *codes, given, data, "the data's");
+    return restated(o, codes, sizeof codes / sizeof *codes, given, data, "the data's", false);
 }
 
 /* The options a start model fixes: its whole architecture. Options that act only at
@@ -316,10 +269,6 @@ static int restated_data(const train_cmd_t *o, const recur_config_t *given,
 static int restated_model(const train_cmd_t *o, const recur_config_t *given,
                           const recur_config_t *model)
 {
-    static const int codes[] = {RECUR_CLI_CELL,          RECUR_CLI_HIDDEN,  RECUR_CLI_LAYERS,
-                                RECUR_CLI_BIDIRECTIONAL, RECUR_CLI_HEAD,    RECUR_CLI_POOL,
-                                RECUR_CLI_INPUT,         RECUR_CLI_OUTPUTS, RECUR_CLI_TASK,
-                                RECUR_CLI_T_DROPOUT};
     static const struct {
         int code;
         const char *name;
@@ -332,7 +281,8 @@ static int restated_model(const train_cmd_t *o, const recur_config_t *given,
                 recur_error("%s: the weights come from --init %s", init_only[i].name, o->t.init);
                 return RECUR_EINVAL;
             }
-    return restated(o, codes, sizeof codes / sizeof *codes, given, model, "the model's");
+    return restated(o, recur_cli_arch_fixed, RECUR_CLI_ARCH_FIXED_N, given, model, "the model's",
+                    true);
 }
 
 /* ---- DNA records and encoded datasets -------------------------------------------------------- */

@@ -152,10 +152,9 @@ static int load(const recur_cli_train_series_t *o, const recur_model_t *start,
         return RECUR_EFORMAT;
     }
     if (start && !o->t->resume) {
-        if (o->src->encoding_given) {
-            recur_error("the encoding comes from --init %s: drop the encoding options", start_path);
-            return RECUR_EINVAL;
-        }
+        const int rc = recur_cli_series_restated(o->src, start, start_path, "the model's");
+        if (rc != 0)
+            return rc;
         return recur_cli_series_load_for_model(o->src, start, start_path, &p->fc, &p->s);
     }
     int rc = recur_cli_series_load_fit(o->src, &p->s, &p->fc);

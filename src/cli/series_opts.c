@@ -79,6 +79,8 @@ static int comma_list(const char *opt, const char *arg, char **buf, const char *
 int recur_cli_series_option(int c, const char *arg, recur_cli_series_t *o)
 {
     int bad = 0;
+    if (c >= RECUR_CLI_S_H5 && c <= RECUR_CLI_S_MISSING_IND)
+        o->given |= 1u << (c - RECUR_CLI_S_H5);
     switch (c) {
     case RECUR_CLI_S_H5:
         o->h5 = arg;
@@ -107,27 +109,21 @@ int recur_cli_series_option(int c, const char *arg, recur_cli_series_t *o)
         return 1;
     case RECUR_CLI_S_WINDOW:
         bad = recur_cli_size("--window", arg, 1, RECUR_FC_MAX_WINDOW, &o->window);
-        o->encoding_given = true;
         break;
     case RECUR_CLI_S_HORIZON:
         bad = recur_cli_size("--horizon", arg, 1, RECUR_FC_MAX_HORIZON, &o->horizon);
-        o->encoding_given = true;
         break;
     case RECUR_CLI_S_STRIDE:
         bad = recur_cli_size("--stride", arg, 1, 1000000000, &o->stride);
-        o->encoding_given = true;
         break;
     case RECUR_CLI_S_VAL_FRACTION:
         bad = recur_cli_double("--val-fraction", arg, 0.0, 0.9, &o->val);
-        o->encoding_given = true;
         break;
     case RECUR_CLI_S_TEST_FRACTION:
         bad = recur_cli_double("--test-fraction", arg, 0.0, 0.9, &o->test);
-        o->encoding_given = true;
         break;
     case RECUR_CLI_S_CALENDAR: {
         o->doy = o->hour = false;
-        o->encoding_given = true;
         if (strcmp(arg, "none") == 0)
             return 1;
         char *copy = strdup(arg), *p = copy;
@@ -150,7 +146,6 @@ int recur_cli_series_option(int c, const char *arg, recur_cli_series_t *o)
     }
     case RECUR_CLI_S_MISSING_IND:
         o->mi = true;
-        o->encoding_given = true;
         return 1;
     default:
         return 0;
@@ -273,16 +268,7 @@ int recur_cli_series_load_for_model(recur_cli_series_t *o, const recur_model_t *
             o->select_arg[k] = src.select[k];
             o->n_select++;
         }
-    const char *const *vars = src.vars;
-    size_t nv = fc->V;
-    if (o->n_vars && !o->dataset) {
-        if (o->n_vars != fc->V) {
-            recur_error("--vars: the model reads %zu variables, got %zu", fc->V, o->n_vars);
-            return RECUR_EINVAL;
-        }
-        vars = o->vars;
-    }
-    recur_series_t *s = read_series(o, vars, nv);
+    recur_series_t *s = read_series(o, src.vars, fc->V);
     if (!s)
         return RECUR_EFORMAT;
     if (s->V != fc->V) {
@@ -300,6 +286,95 @@ int recur_cli_series_load_for_model(recur_cli_series_t *o, const recur_model_t *
             }
     *out = s;
     return 0;
+}
+
+/* names[idx[0..n-1]] joined by commas into buf. */
+static void join_names(const char *const *names, const size_t *idx, size_t n, char *buf,
+                       size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "",
+                                idx ? names[idx[i]] : names[i]);
+}
+
+static const char *calendar_name(bool doy, bool hour)
+{
+    return doy && hour ? "doy,hour" : doy ? "doy" : hour ? "hour" : "none";
+}
+
+/* The restated series and encoding options against fc and src (the model's). */
+static int restated(const recur_cli_series_t *o, const recur_fc_t *fc, const recur_fc_source_t *src,
+                    const char *whose)
+{
+    char a[1024], b[1024];
+    int rc = 0;
+    for (int c = RECUR_CLI_S_VARS; rc == 0 && c <= RECUR_CLI_S_MISSING_IND; c++) {
+        if (!((o->given >> (c - RECUR_CLI_S_H5)) & 1u))
+            continue;
+        const char *opt = NULL;
+        switch (c) {
+        case RECUR_CLI_S_VARS:
+            opt = "vars";
+            join_names(o->vars, NULL, o->n_vars, a, sizeof a);
+            join_names(src->vars, fc->in_var, fc->n_in, b, sizeof b);
+            break;
+        case RECUR_CLI_S_TARGET:
+            opt = "target";
+            join_names(o->targets, NULL, o->n_targets, a, sizeof a);
+            join_names(src->vars, fc->out_var, fc->n_out, b, sizeof b);
+            break;
+        case RECUR_CLI_S_WINDOW:
+        case RECUR_CLI_S_HORIZON:
+        case RECUR_CLI_S_STRIDE: {
+            const bool w = c == RECUR_CLI_S_WINDOW, h = c == RECUR_CLI_S_HORIZON;
+            opt = w ? "window" : h ? "horizon" : "stride";
+            snprintf(a, sizeof a, "%zu", w ? o->window : h ? o->horizon : o->stride);
+            snprintf(b, sizeof b, "%zu", w ? fc->window : h ? fc->horizon : fc->stride);
+            break;
+        }
+        case RECUR_CLI_S_VAL_FRACTION:
+            opt = "val-fraction";
+            snprintf(a, sizeof a, "%g", o->val);
+            snprintf(b, sizeof b, "%g", fc->val_frac);
+            break;
+        case RECUR_CLI_S_TEST_FRACTION:
+            opt = "test-fraction";
+            snprintf(a, sizeof a, "%g", o->test);
+            snprintf(b, sizeof b, "%g", 1.0 - fc->train_frac - fc->val_frac);
+            break;
+        case RECUR_CLI_S_CALENDAR:
+            opt = "calendar";
+            snprintf(a, sizeof a, "%s", calendar_name(o->doy, o->hour));
+            snprintf(b, sizeof b, "%s", calendar_name(fc->doy, fc->hour));
+            break;
+        case RECUR_CLI_S_MISSING_IND:
+            if (!fc->missing_indicators) {
+                recur_error("--missing-indicators conflicts with %s encoding, which has none",
+                            whose);
+                rc = RECUR_EINVAL;
+            }
+            break;
+        default:
+            break;
+        }
+        if (opt)
+            rc = recur_cli_restated(opt, a, whose, b);
+    }
+    return rc;
+}
+
+int recur_cli_series_restated(const recur_cli_series_t *o, const recur_model_t *m,
+                              const char *mpath, const char *whose)
+{
+    recur_fc_t fc = {0};
+    recur_fc_source_t src;
+    if (recur_fc_from_model(m, mpath, &fc, &src) != 0)
+        return RECUR_EFORMAT;
+    const int rc = restated(o, &fc, &src, whose);
+    recur_fc_release(&fc);
+    return rc;
 }
 
 bool recur_cli_series_requested(int argc, char *argv[])

@@ -72,7 +72,7 @@ typedef struct {
     size_t window, horizon, stride;
     double val, test;
     bool doy, hour, mi;
-    bool encoding_given; /* an encoding option was given (refused with -m) */
+    uint32_t given; /* bit (code - RECUR_CLI_S_H5): that option appeared */
 } recur_cli_series_t;
 
 void recur_cli_series_init(recur_cli_series_t *o);
@@ -87,6 +87,13 @@ int recur_cli_series_load_fit(const recur_cli_series_t *o, recur_series_t **out,
 /* The series for a model's encoding: the model's source, overridden by the command line. */
 int recur_cli_series_load_for_model(recur_cli_series_t *o, const recur_model_t *m,
                                     const char *mpath, recur_fc_t *fc, recur_series_t **out);
+/* One command-line contract: --vars, --target and the encoding options, when given, restate
+ * what model m (read from mpath) fixes; 0 when every one agrees, RECUR_EINVAL logged as
+ * "--window 30 conflicts with the model's window 24" (whose: "the model's") at the first that
+ * does not, RECUR_EFORMAT when m holds no forecaster's encoding (logged). --h5, --dataset,
+ * --select and --time-dim say where to read the series and are not compared. */
+int recur_cli_series_restated(const recur_cli_series_t *o, const recur_model_t *m,
+                              const char *mpath, const char *whose) RECUR_WUR;
 /* True when argv holds --h5 (as "--h5 FILE" or "--h5=FILE"): the command is about series. */
 bool recur_cli_series_requested(int argc, char *argv[]);
 /* The date (or index) of step t, for messages. */
