@@ -202,8 +202,8 @@ def _dna_inputs(exp, split):
 def _forecast_inputs(exp, split):
     """(flags, files) of a forecasting experiment: for training, the series (--h5, --vars,
     --target, ...) and the data options (encoding, splits); afterwards only the file and the
-    split, since the model carries the variables and the encoding (and eval, predict and
-    encode refuse encoding options with -m)."""
+    split, since the model carries the variables and the encoding (eval, predict and encode
+    would accept them restated, and refuse them when they differ from the model's)."""
     data = EXPERIMENTS[exp]["data"]
     if split != "train":
         return flags({"h5": data["h5"], "split": split}), [data["h5"]]

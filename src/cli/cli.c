@@ -18,6 +18,16 @@
 /* Same limits as recur_config_validate(), checked here so that the message names the option. */
 #define CLI_MAX_DIM ((size_t)1 << 20)
 
+const char recur_cli_contract_help[] =
+    "One contract for every command that reads data (train, eval, predict, encode,\n"
+    "diagnose): the same inputs (--fasta, --bed --ref, --bam, --data, or --h5 with its\n"
+    "options), and an option that restates what the model or the data fix - the\n"
+    "architecture (--cell --hidden --layers --bidirectional --input --outputs --head --pool\n"
+    "--task) and, with --h5, --vars, --target and the encoding (--window --horizon --stride\n"
+    "--val-fraction --test-fraction --calendar --missing-indicators) - is accepted when it\n"
+    "agrees and refused, exit 2, naming both values when it conflicts. Every output file is\n"
+    "written under a temporary name and renamed when complete; a failed run leaves none.\n";
+
 const char recur_cli_arch_help[] =
     "  --cell rnn|lstm|gru     recurrent cell\n"
     "  --hidden H              hidden units per layer and direction (1..65536)\n"

@@ -55,6 +55,9 @@ enum {
     {"spectral-radius", required_argument, NULL, RECUR_CLI_SPECTRAL_RADIUS}
 // clang-format on
 
+/* The paragraph on the command-line contract that every data command's --help ends with. */
+extern const char recur_cli_contract_help[];
+
 /* Option help for the architecture options, one option per line, for usage texts. */
 extern const char recur_cli_arch_help[];
 

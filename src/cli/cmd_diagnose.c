@@ -40,13 +40,16 @@ typedef struct {
 static void usage(FILE *fp, bool h5)
 {
     fprintf(fp,
-            "Usage: recur diagnose -m MODEL --data FILE [options]\n"
-            "       recur diagnose --train-log GRADLOG [-m MODEL --data FILE] [options]\n"
+            "Usage: recur diagnose -m MODEL (--fasta FILE:LABEL | --bed FILE --ref FASTA |\n"
+            "                      --bam FILE | --data FILE | --h5 FILE) ... [options]\n"
+            "       recur diagnose --train-log GRADLOG [-m MODEL INPUTS] [options]\n"
             "       recur diagnose euler [options]   (an RNN as forward Euler: see its --help)\n"
             "       recur diagnose linear [options]  (the linear-RNN reference, timed)\n"
             "\n"
-            "Measures how the gradient flows through time in MODEL on the first records of an\n"
-            "encoded dataset (--data, as `recur train` reads), and prints long-format TSV:\n"
+            "Measures how the gradient flows through time in MODEL on the first records of its\n"
+            "data, read as eval reads them (DNA encoded as the model was trained, an encoded\n"
+            "dataset, or with --h5 the windows of --split, default test, of a forecaster's\n"
+            "series, or whole series for a step head), and prints long-format TSV:\n"
             "kind<TAB>layer<TAB>direction<TAB>index<TAB>value, after `#` provenance lines.\n"
             "  grad_norm      index t: ||d loss / d h_t|| over the batch (full BPTT)\n"
             "  jacobian_norm  index lag: spectral norm of d s_t / d s_(t-lag) from each\n"
@@ -69,7 +72,7 @@ static void usage(FILE *fp, bool h5)
             "\n"
             "Options:\n"
             "  -m, --model FILE        model file (required but with --train-log alone)\n"
-            "  --data FILE             encoded dataset (required with -m)\n"
+            "  --split train|val|test|all  with --h5: the samples used (default test)\n"
             "  --batch-size N          records used, the first N (default 32)\n"
             "  --max-lag N             largest lag of jacobian_norm (default 50)\n"
             "  --lyapunov-k K          exponents computed (default 10, at most the state size)\n"
@@ -82,7 +85,14 @@ static void usage(FILE *fp, bool h5)
             "  -o FILE                 write the TSV to FILE (default standard output)\n"
             "  -h, --help              this text\n"
             "\n"
-            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n");
+            "\n"
+            "Inputs (one kind, required with -m):\n"
+            "%s"
+            "  --h5 FILE and the series options: see `recur eval --h5 FILE --help`\n"
+            "\n"
+            "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error (or a restated option\n"
+            "that conflicts with the model's).\n",
+            recur_cli_input_help);
 }
 
 /* Provenance and the column names. */

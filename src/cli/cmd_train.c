@@ -177,6 +177,7 @@ static int parse(int argc, char *argv[], train_cmd_t *o, recur_config_t *cfg, re
                 recur_cli_train_series_usage(stdout);
             else
                 usage(stdout);
+            printf("\n%s", recur_cli_contract_help);
             return 1;
         }
         if (c >= RECUR_CLI_CELL && c < RECUR_CLI_FIRST_FREE)

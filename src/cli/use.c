@@ -145,6 +145,7 @@ int recur_cli_use_parse(recur_cli_use_t *u, const recur_cli_use_cmd_t *cmd, int 
     while ((c = getopt_long(argc, argv, ":m:o:@:qh", longopts, NULL)) != -1) {
         if (c == 'h') {
             cmd->usage(stdout, recur_cli_series_requested(argc, argv));
+            printf("\n%s", recur_cli_contract_help);
             return 1;
         }
         if (c == '?' || c == ':') {
