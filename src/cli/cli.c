@@ -208,6 +208,23 @@ int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const re
     return 0;
 }
 
+int recur_cli_init_only(uint32_t given, const char *model)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } init_only[] = {{RECUR_CLI_ORTHOGONAL, "--orthogonal"},
+                     {RECUR_CLI_FORGET_BIAS, "--forget-bias"},
+                     {RECUR_CLI_SPECTRAL_RADIUS, "--spectral-radius"}};
+    for (size_t i = 0; i < sizeof init_only / sizeof *init_only; i++)
+        if ((given >> (init_only[i].code - RECUR_CLI_CELL)) & 1u) {
+            recur_error("%s: acts when weights are initialised; the weights come from %s",
+                        init_only[i].name, model);
+            return RECUR_EINVAL;
+        }
+    return 0;
+}
+
 const int recur_cli_arch_fixed[RECUR_CLI_ARCH_FIXED_N] = {
     RECUR_CLI_CELL, RECUR_CLI_HIDDEN, RECUR_CLI_LAYERS,  RECUR_CLI_BIDIRECTIONAL, RECUR_CLI_HEAD,
     RECUR_CLI_POOL, RECUR_CLI_INPUT,  RECUR_CLI_OUTPUTS, RECUR_CLI_TASK};

@@ -79,6 +79,9 @@ int recur_cli_restated(const char *opt, const char *given, const char *whose,
  * not compared. recur_cli_arch_fixed lists what a model fixes: every architecture field. */
 int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const recur_config_t *cfg,
                             const recur_config_t *fixed, const char *whose) RECUR_WUR;
+/* --orthogonal, --forget-bias and --spectral-radius (bits of given as above) with weights that
+ * come from the model file `model`: RECUR_EINVAL, logged, when one is given; else 0. */
+int recur_cli_init_only(uint32_t given, const char *model) RECUR_WUR;
 #define RECUR_CLI_ARCH_FIXED_N 9
 extern const int recur_cli_arch_fixed[RECUR_CLI_ARCH_FIXED_N];
 

@@ -190,14 +190,8 @@ static recur_dataset_t *load_data(recur_cli_use_t *u, recur_model_t *m, int *sta
     *status = RECUR_EXIT_ERROR;
     if (recur_cli_use_h5(u))
         return recur_cli_series_dataset(u, m, status);
-    if (recur_cli_use_restated(u, m, u->model) != 0) {
-        *status = RECUR_EXIT_USAGE;
-        return NULL;
-    }
     if (u->in.data)
         return recur_dataset_load(u->in.data);
-    if (recur_dna_model_check(m, u->model) != 0)
-        return NULL;
     char **fallback = NULL;
     const size_t O = recur_model_config(m)->num_outputs;
     const char *const *classes = recur_cli_use_classes(m, &fallback);
@@ -267,7 +261,10 @@ int main_diagnose(int argc, char *argv[])
         goto done;
     }
     recur_blas_set_threads((int)u.threads);
-    if (!(m = recur_model_load(u.model)) || !(ds = load_data(&u, m, &rc)))
+    if (recur_cli_use_h5(&u) ? !(m = recur_model_load(u.model))
+                             : !(m = recur_cli_use_model(&u, &rc)))
+        goto done;
+    if (!(ds = load_data(&u, m, &rc)))
         goto done;
     rc = RECUR_EXIT_ERROR;
     const recur_config_t *cfg = recur_model_config(m);

@@ -115,14 +115,9 @@ int main_encode(int argc, char *argv[])
     }
     rc = RECUR_EXIT_ERROR;
     if (u.model) {
-        if (!(m = recur_model_load(u.model)))
+        if (!(m = recur_cli_use_model(&u, &rc)))
             goto out;
-        if (recur_cli_use_restated(&u, m, u.model) != 0) {
-            rc = RECUR_EXIT_USAGE;
-            goto out;
-        }
-        if (recur_dna_model_check(m, u.model) != 0)
-            goto out;
+        rc = RECUR_EXIT_ERROR;
         size_t nc = 0;
         const char *const *classes = recur_model_strings(m, "classes", &nc);
         if (classes && nc != recur_model_config(m)->num_outputs)

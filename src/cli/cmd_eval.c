@@ -258,17 +258,11 @@ int main_eval(int argc, char *argv[])
         rc = recur_cli_series_eval(&u, &o.fc, argc, argv);
         goto out;
     }
+    if (!(mod = recur_cli_use_model(&u, &rc)))
+        goto out;
     rc = RECUR_EXIT_ERROR;
-    if (!(mod = recur_model_load(u.model)))
-        goto out;
-    if (recur_cli_use_restated(&u, mod, u.model) != 0) {
-        rc = RECUR_EXIT_USAGE;
-        goto out;
-    }
     const recur_config_t *cfg = recur_model_config(mod);
     O = cfg->num_outputs;
-    if (u.in.n_in && recur_dna_model_check(mod, u.model) != 0)
-        goto out;
     if (cfg->head != RECUR_HEAD_SEQ || cfg->task == RECUR_TASK_REGRESS) {
         if (!u.in.data) {
             recur_error("%s: a %s model with a %s head; raw inputs need a classifier with one "

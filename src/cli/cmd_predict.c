@@ -156,17 +156,11 @@ int main_predict(int argc, char *argv[])
         rc = recur_cli_series_predict(&u, &o.fc, argc, argv);
         goto out;
     }
+    if (!(m = recur_cli_use_model(&u, &rc)))
+        goto out;
     rc = RECUR_EXIT_ERROR;
-    if (!(m = recur_model_load(u.model)))
-        goto out;
-    if (recur_cli_use_restated(&u, m, u.model) != 0) {
-        rc = RECUR_EXIT_USAGE;
-        goto out;
-    }
     const recur_config_t *cfg = recur_model_config(m);
     O = cfg->num_outputs;
-    if (u.in.n_in && recur_dna_model_check(m, u.model) != 0)
-        goto out;
     if (cfg->head != RECUR_HEAD_SEQ || cfg->task == RECUR_TASK_REGRESS) {
         recur_error("%s: a %s model with a %s head; predict takes classifiers with one output "
                     "per record",

@@ -120,21 +120,27 @@ void recur_cli_series_encode_usage(FILE *fp)
             recur_cli_series_help, recur_cli_encoding_help);
 }
 
-/* Model, encoding and series for eval, predict, encode -m and diagnose: the restated options
- * checked (a conflict is RECUR_EINVAL: exit 2). */
-static int open_model(recur_cli_use_t *u, recur_model_t **m, recur_fc_t *fc, recur_series_t **s)
+/* The encoding and series for forecaster m: the restated options checked (a conflict is
+ * RECUR_EINVAL: exit 2). */
+static int use_model(recur_cli_use_t *u, const recur_model_t *m, recur_fc_t *fc, recur_series_t **s)
 {
-    if (!(*m = recur_model_load(u->model)))
-        return RECUR_EFORMAT;
-    if (!recur_fc_is_forecaster(*m)) {
+    if (!recur_fc_is_forecaster(m)) {
         recur_error("%s: not a forecaster (no 'horizon' in /config): use it without --h5",
                     u->model);
         return RECUR_EFORMAT;
     }
-    const int rc = recur_cli_use_restated(u, *m, u->model);
+    const int rc = recur_cli_use_restated(u, m, u->model);
     if (rc != 0)
         return rc;
-    return recur_cli_series_load_for_model(&u->src, *m, u->model, fc, s);
+    return recur_cli_series_load_for_model(&u->src, m, u->model, fc, s);
+}
+
+/* Model, encoding and series for eval, predict and encode -m. */
+static int open_model(recur_cli_use_t *u, recur_model_t **m, recur_fc_t *fc, recur_series_t **s)
+{
+    if (!(*m = recur_model_load(u->model)))
+        return RECUR_EFORMAT;
+    return use_model(u, *m, fc, s);
 }
 
 /* The exit status of a failed open_model(). */
@@ -476,14 +482,7 @@ recur_dataset_t *recur_cli_series_dataset(recur_cli_use_t *u, recur_model_t *m, 
     size_t n = 0;
     const recur_split_t split = u->split_given ? u->split : RECUR_SPLIT_TEST;
     *status = RECUR_EXIT_ERROR;
-    if (!recur_fc_is_forecaster(m)) {
-        recur_error("%s: not a forecaster (no 'horizon' in /config): use it without --h5",
-                    u->model);
-        return NULL;
-    }
-    int rc = recur_cli_use_restated(u, m, u->model);
-    if (rc == 0)
-        rc = recur_cli_series_load_for_model(&u->src, m, u->model, &fc, &s);
+    const int rc = use_model(u, m, &fc, &s);
     if (rc != 0) {
         *status = open_status(rc);
         goto out;

@@ -270,18 +270,8 @@ static int restated_data(const train_cmd_t *o, const recur_config_t *given,
 static int restated_model(const train_cmd_t *o, const recur_config_t *given,
                           const recur_config_t *model)
 {
-    static const struct {
-        int code;
-        const char *name;
-    } init_only[] = {{RECUR_CLI_ORTHOGONAL, "--orthogonal"},
-                     {RECUR_CLI_FORGET_BIAS, "--forget-bias"},
-                     {RECUR_CLI_SPECTRAL_RADIUS, "--spectral-radius"}};
-    if (o->t.init)
-        for (size_t i = 0; i < sizeof init_only / sizeof *init_only; i++)
-            if (arch_given(o, init_only[i].code)) {
-                recur_error("%s: the weights come from --init %s", init_only[i].name, o->t.init);
-                return RECUR_EINVAL;
-            }
+    if (o->t.init && recur_cli_init_only(o->arch_given, o->t.init) != 0)
+        return RECUR_EINVAL;
     return restated(o, recur_cli_arch_fixed, RECUR_CLI_ARCH_FIXED_N, given, model, "the model's",
                     true);
 }

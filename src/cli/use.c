@@ -203,21 +203,26 @@ int recur_cli_use_restated(const recur_cli_use_t *u, const recur_model_t *m, con
     if (recur_cli_arch_restated(u->arch_given, recur_cli_arch_fixed, RECUR_CLI_ARCH_FIXED_N,
                                 &u->arch, recur_model_config(m), "the model's") != 0)
         return RECUR_EINVAL;
-    static const struct {
-        int code;
-        const char *name;
-    } init_only[] = {{RECUR_CLI_ORTHOGONAL, "--orthogonal"},
-                     {RECUR_CLI_FORGET_BIAS, "--forget-bias"},
-                     {RECUR_CLI_SPECTRAL_RADIUS, "--spectral-radius"}};
-    for (size_t i = 0; i < sizeof init_only / sizeof *init_only; i++)
-        if (recur_cli_use_arch_given(u, init_only[i].code)) {
-            recur_error("%s: acts when weights are initialised; the weights come from %s",
-                        init_only[i].name, mpath);
-            return RECUR_EINVAL;
-        }
+    if (recur_cli_init_only(u->arch_given, mpath) != 0)
+        return RECUR_EINVAL;
     if (recur_cli_use_h5(u) && u->src.given)
         return recur_cli_series_restated(&u->src, m, mpath, "the model's");
     return 0;
+}
+
+recur_model_t *recur_cli_use_model(const recur_cli_use_t *u, int *status)
+{
+    *status = RECUR_EXIT_ERROR;
+    recur_model_t *m = recur_model_load(u->model);
+    if (!m)
+        return NULL;
+    const int rc = recur_cli_use_restated(u, m, u->model);
+    if (rc == 0 && (!u->in.n_in || recur_dna_model_check(m, u->model) == 0))
+        return m;
+    if (rc == RECUR_EINVAL)
+        *status = RECUR_EXIT_USAGE;
+    recur_model_free(m);
+    return NULL;
 }
 
 void recur_cli_use_free_names(char **names, size_t n)

@@ -100,6 +100,11 @@ static inline bool recur_cli_use_arch_given(const recur_cli_use_t *u, int code)
 int recur_cli_use_restated(const recur_cli_use_t *u, const recur_model_t *m,
                            const char *mpath) RECUR_WUR;
 
+/* Loads -m's model, checks the restated options against it (recur_cli_use_restated()) and,
+ * for raw DNA inputs, that it reads DNA (recur_dna_model_check()). NULL on failure (logged) with
+ * *status the exit status: 2 for a conflicting restated option, else 1. */
+recur_model_t *recur_cli_use_model(const recur_cli_use_t *u, int *status);
+
 /* The class names of m (its "classes" strings), or "0", "1", ... when it has none: *owned gets
  * what to free with recur_cli_use_free_names(names, n). NULL when out of memory (logged). */
 const char *const *recur_cli_use_classes(const recur_model_t *m, char ***owned);
