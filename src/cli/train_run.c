@@ -121,8 +121,10 @@ static int log_close(runlog_t *l, int rc)
 {
     if (!l->fp)
         return rc;
-    if (l->fp == stdout)
-        return recur_cli_out_finish(stdout, NULL, rc);
+    if (l->fp == stdout) {
+        recur_outfile_t none = {0};
+        return recur_cli_out_finish(stdout, &none, rc);
+    }
     if (rc == 128 + SIGTERM) {
         fclose(l->fp);
         return rc;
