@@ -1,6 +1,7 @@
-/* engine.c - the shared BPTT engine: forward and backward through time for stacked,
- * optionally bidirectional tanh-RNN / LSTM / GRU layers under a (T, B) mask, the sequence and
- * step heads, the losses, and truncated BPTT by windows with a carried, detached state.
+/* engine.c - the shared BPTT engine: its buffers, and forward and backward through time for
+ * stacked, optionally bidirectional tanh-RNN / LSTM / GRU layers under a (T, B) mask, with
+ * truncated BPTT by windows and a carried, detached state. The gate kernels of one step are in
+ * engine_cells.c, the sequence and step heads and the losses in engine_head.c.
  *
  * Per layer and direction the input projection is one product per chunk of steps, only the
  * recurrent product h_{t-1} W_hh^T is per step (with W_hh packed once per call, recur/blas.h),
@@ -23,81 +24,13 @@
 
 #include <recur/blas.h>
 #include <recur/engine.h>
-#include <recur/vmath.h>
+
+#include "engine_impl.h"
 
 /* Rows (steps x sequences) of a chunk: the input projection, and in backward the weight
  * gradients, are computed for chunks of consecutive steps just before (after) the steps use
  * (produce) them, while they are in cache. */
 #define RECUR_CHUNK_ROWS 256
-
-/* Buffers of one layer and direction. Time indices are window-relative (0 .. Tw-1).
- * Training engine: states are stored with one extra slot: for the forward direction h[0] is the
- * initial state and h[t + 1] the state after step t; for the reverse direction h[Tw] is the
- * initial state and h[t] the state after step t. Either way the state before step t is at
- * prev_slot(t). Inference engine: two slots used in turn, the state after the s-th processed
- * step in slot (s + 1) % 2. */
-typedef struct {
-    recur_real *gates; /* (Tw, B, G*H) input projection + biases; after the step, the activated
-                          gates; in backward, d loss / d pre-activations (input side).
-                          Inference: (chunk, B, G*H) */
-    recur_real *dgh;   /* GRU: (Tw, B, 3H) d loss / d recurrent pre-activations */
-    recur_real *hn;    /* GRU: (Tw, B, H) W_hn h_{t-1} + b_hn */
-    recur_real *h;     /* (Tw + 1, B, H); inference (2, B, H) */
-    recur_real *c;     /* LSTM: like h */
-    recur_real *dhs;   /* (Tw, B, H) d loss / d h_t, total, per step; also the running
-                          gradient of the backward loop */
-    recur_real *carry_h, *carry_c; /* forward direction: (B, H) state carried to the next window */
-    recur_real *wf;   /* W_hh^T packed (H, G*H): recurrent product of the forward pass */
-    recur_real *xf;   /* W_ih^T packed (in, G*H): input projection */
-    recur_real *bias; /* (G*H) b_ih + b_hh (GRU: b_ih; b_hh enters with the recurrent product) */
-    recur_real *wb;   /* W_hh packed (G*H, H): d loss / d h_{t-1} in backward */
-    recur_real *xb;   /* W_ih packed (G*H, in): d loss / d input */
-} dirbuf_t;
-
-struct recur_engine {
-    recur_config_t cfg;
-    size_t T_max, B_max, I, H, G, L, D, O;
-    bool infer;   /* forward only (recur_engine_alloc_inference) */
-    size_t chunk; /* steps per chunk */
-    size_t n_tensors;
-    recur_tensor_t *tab; /* (n_tensors) parameter views */
-    dirbuf_t *dir;       /* (L * D) */
-    recur_real **y;      /* per layer: (Tw, B, D*H) output, 0 at masked steps, dropout applied */
-    recur_real **dy;     /* per layer: (Tw, B, D*H) d loss / d output */
-    recur_real **drop;   /* per layer but the last: (Tw, B, D*H) dropout scale, or NULL */
-    recur_real *tmp;     /* GRU: (B, G*H) recurrent product of one step */
-    recur_real *dc;      /* (B, H) running d loss / d c */
-    recur_real *dhlast;  /* (2, B, H) gradient entering the final states (last pooling) */
-    recur_real *bsum;    /* (G*H) column sums (bias gradients) */
-    recur_real *zrow;    /* (H) zeros: the output gradient of every row when there is none */
-    /* head */
-    recur_real *pooled;  /* (B, D*H) sequence feature */
-    recur_real *dpooled; /* (B, D*H) */
-    recur_real *logits;  /* (B, O) or (Tw, B, O) */
-    recur_real *dlogits; /* same shape: d (sum of the window's loss terms) / d logits */
-    recur_real *dlnorm;  /* same shape: dlogits / the normaliser of the backward */
-    size_t *argmax;      /* (B, D*H) window step of the max, SIZE_MAX if in an earlier window */
-    /* carried across windows (sequence head) */
-    recur_real *acc_sum;  /* (B, D*H) sum of top outputs over valid steps so far */
-    recur_real *acc_max;  /* (B, D*H) max so far */
-    recur_real *rev_last; /* (B, H) reverse top-layer state after step 0 (from the first window) */
-    size_t *acc_n;        /* (B) valid steps so far */
-    size_t *last;         /* (B) last valid step of each sequence in the batch, SIZE_MAX if none */
-    unsigned char *term;  /* (B) the sequence's loss term falls in this window */
-    /* the last forward */
-    const recur_batch_t *b;
-    size_t t0, t1, Bn;
-    bool have_loss;
-    size_t n_terms;
-    /* activation regulariser (recur_engine_set_act_reg) */
-    double act_reg;
-    bool act_reg_all;
-};
-
-static dirbuf_t *dirbuf(const recur_engine_t *e, size_t l, size_t d)
-{
-    return &e->dir[l * e->D + d];
-}
 
 /* ---- allocation ------------------------------------------------------------------------- */
 
@@ -179,7 +112,7 @@ static recur_engine_t *engine_alloc(const recur_config_t *cfg, size_t T_max, siz
     const size_t gate_steps = infer ? e->chunk : T_max;
     const size_t slots = infer ? 2 : T_max + 1;
     for (size_t k = 0; k < e->L * e->D; k++) {
-        dirbuf_t *q = &e->dir[k];
+        recur_engine_dir_t *q = &e->dir[k];
         const size_t in = k < e->D ? e->I : DH;
         q->gates = zalloc(gate_steps * B_max * GH, &ok);
         q->h = zalloc(slots * B_max * H, &ok);
@@ -251,7 +184,7 @@ void recur_engine_free(recur_engine_t *e)
         return;
     if (e->dir) {
         for (size_t k = 0; k < e->L * e->D; k++) {
-            dirbuf_t *q = &e->dir[k];
+            recur_engine_dir_t *q = &e->dir[k];
             free(q->gates);
             free(q->dgh);
             free(q->hn);
@@ -324,285 +257,6 @@ static layer_params_t layer_params(const recur_engine_t *e, const recur_real *p,
     return v;
 }
 
-static const recur_tensor_t *head_weight(const recur_engine_t *e)
-{
-    return &e->tab[e->n_tensors - 2];
-}
-
-/* ---- fused gate kernels: one time step for the whole batch ------------------------------ *
- * Written once on RECUR_VL lanes (16 floats; one double in the double build), compiled for
- * the widest vectors the CPU has (RECUR_VKERNEL). Forward: a (B, G*H) holds the
- * pre-activations of the step (input projection, biases and, but for the GRU, the recurrent
- * product) and gets the activated gates; hp, cp are the states before the step, ho, co after;
- * y (B rows at stride ldy) gets the output, 0 at masked steps; m (B) the step mask. A masked
- * sequence keeps its state. */
-
-/* Masked row: the state passes through, the output is 0. */
-static void keep_row(size_t H, const recur_real *hp, const recur_real *cp, recur_real *ho,
-                     recur_real *co, recur_real *y)
-{
-    if (ho != hp)
-        memcpy(ho, hp, H * sizeof *ho);
-    if (co && co != cp)
-        memcpy(co, cp, H * sizeof *co);
-    memset(y, 0, H * sizeof *y);
-}
-
-/* RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) */
-RECUR_LANE_FN void rnn_fwd_lanes(recur_real *a, recur_real *h, recur_real *y, size_t n)
-{
-    const recur_vr x = recur_v_load(a, n), v = recur_v_tanh(&x);
-    recur_v_store(a, &v, n);
-    recur_v_store(h, &v, n);
-    recur_v_store(y, &v, n);
-}
-
-RECUR_VKERNEL static void rnn_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *hp,
-                                       recur_real *ho, recur_real *y, size_t ldy,
-                                       const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * H, *hb = ho + b * H, *yb = y + b * ldy;
-        if (!m[b]) {
-            keep_row(H, hp + b * H, NULL, hb, NULL, yb);
-            continue;
-        }
-#define RECUR_LANES(j, n) rnn_fwd_lanes(ab + (j), hb + (j), yb + (j), (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-    }
-}
-
-/* LSTM: (i|f|g|o) = act(W_ih x + b_ih + W_hh h + b_hh), i, f, o sigmoid, g tanh;
- * c' = f c + i g; h' = o tanh(c'). a: gate row at lane j (i at a, f at a + H, ...). */
-RECUR_LANE_FN void lstm_fwd_lanes(size_t H, recur_real *a, const recur_real *cp, recur_real *co,
-                                  recur_real *h, recur_real *y, size_t n)
-{
-    recur_vr i = recur_v_load(a, n), f = recur_v_load(a + H, n);
-    recur_vr g = recur_v_load(a + 2 * H, n), o = recur_v_load(a + 3 * H, n);
-    i = recur_v_sigmoid(&i);
-    f = recur_v_sigmoid(&f);
-    g = recur_v_tanh(&g);
-    o = recur_v_sigmoid(&o);
-    const recur_vr c = f * recur_v_load(cp, n) + i * g;
-    const recur_vr hv = o * recur_v_tanh(&c);
-    recur_v_store(a, &i, n);
-    recur_v_store(a + H, &f, n);
-    recur_v_store(a + 2 * H, &g, n);
-    recur_v_store(a + 3 * H, &o, n);
-    recur_v_store(co, &c, n);
-    recur_v_store(h, &hv, n);
-    recur_v_store(y, &hv, n);
-}
-
-RECUR_VKERNEL static void lstm_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *hp,
-                                        const recur_real *cp, recur_real *ho, recur_real *co,
-                                        recur_real *y, size_t ldy, const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * 4 * H, *hb = ho + b * H, *cb = co + b * H, *yb = y + b * ldy;
-        const recur_real *cpb = cp + b * H;
-        if (!m[b]) {
-            keep_row(H, hp + b * H, cpb, hb, cb, yb);
-            continue;
-        }
-#define RECUR_LANES(j, n) lstm_fwd_lanes(H, ab + (j), cpb + (j), cb + (j), hb + (j), yb + (j), (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-    }
-}
-
-/* GRU: (r|z) = sigmoid(W_i x + b_i + W_h h + b_h); n = tanh(W_in x + b_in + r (W_hn h + b_hn));
- * h' = (1 - z) n + z h. gh: the recurrent product W_hh h + b_hh of the row; hn gets its n part
- * (NULL: not kept). */
-RECUR_LANE_FN void gru_fwd_lanes(size_t H, recur_real *a, const recur_real *gh, recur_real *hn,
-                                 const recur_real *hp, recur_real *h, recur_real *y, size_t n)
-{
-    recur_vr r = recur_v_load(a, n) + recur_v_load(gh, n);
-    recur_vr z = recur_v_load(a + H, n) + recur_v_load(gh + H, n);
-    r = recur_v_sigmoid(&r);
-    z = recur_v_sigmoid(&z);
-    const recur_vr hnv = recur_v_load(gh + 2 * H, n);
-    const recur_vr pre = recur_v_load(a + 2 * H, n) + r * hnv;
-    const recur_vr nv = recur_v_tanh(&pre);
-    const recur_vr hv = (1 - z) * nv + z * recur_v_load(hp, n);
-    recur_v_store(a, &r, n);
-    recur_v_store(a + H, &z, n);
-    recur_v_store(a + 2 * H, &nv, n);
-    if (hn)
-        recur_v_store(hn, &hnv, n);
-    recur_v_store(h, &hv, n);
-    recur_v_store(y, &hv, n);
-}
-
-RECUR_VKERNEL static void gru_step_fwd(size_t B, size_t H, recur_real *a, const recur_real *gh,
-                                       recur_real *hn, const recur_real *hp, recur_real *ho,
-                                       recur_real *y, size_t ldy, const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * 3 * H, *hb = ho + b * H, *yb = y + b * ldy;
-        recur_real *hnb = hn ? hn + b * H : NULL;
-        const recur_real *tb = gh + b * 3 * H, *hpb = hp + b * H;
-        if (!m[b]) {
-            keep_row(H, hpb, NULL, hb, NULL, yb);
-            continue;
-        }
-#define RECUR_LANES(j, n)                                                                          \
-    gru_fwd_lanes(H, ab + (j), tb + (j), hnb ? hnb + (j) : NULL, hpb + (j), hb + (j), yb + (j), (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-    }
-}
-
-/* Backward of one step. dh (B, H) holds the gradient reaching h_t from later steps (or the
- * head); dy (B rows at stride ldy) the gradient of the step's output, added for valid rows (dh
- * then holds the total, kept for diagnostics). a holds the activated gates and gets d loss /
- * d pre-activations (input side; gh the recurrent side for the GRU); dc (B, H) is the running
- * cell-state gradient. next (B, H), when not NULL, gets the part of d loss / d h_{t-1} that
- * does not go through W_hh (the GRU's z h path; 0 otherwise), or dh itself for masked rows,
- * which pass everything through and get zero gate gradients. */
-static void masked_row_bwd(size_t GH, size_t H, recur_real *ab, recur_real *gb,
-                           const recur_real *dhb, recur_real *nb)
-{
-    memset(ab, 0, GH * sizeof *ab);
-    if (gb)
-        memset(gb, 0, GH * sizeof *gb);
-    if (nb)
-        memcpy(nb, dhb, H * sizeof *nb);
-}
-
-RECUR_LANE_FN void rnn_bwd_lanes(recur_real *a, recur_real *dh, const recur_real *dy, size_t n)
-{
-    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
-    const recur_vr h = recur_v_load(a, n), da = d * (1 - h * h);
-    recur_v_store(dh, &d, n);
-    recur_v_store(a, &da, n);
-}
-
-RECUR_VKERNEL static void rnn_step_bwd(size_t B, size_t H, recur_real *a, recur_real *dh,
-                                       const recur_real *dy, size_t ldy, recur_real *next,
-                                       const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * H, *dhb = dh + b * H, *nb = next ? next + b * H : NULL;
-        if (!m[b]) {
-            masked_row_bwd(H, H, ab, NULL, dhb, nb);
-            continue;
-        }
-        const recur_real *dyb = dy + b * ldy;
-#define RECUR_LANES(j, n) rnn_bwd_lanes(ab + (j), dhb + (j), dyb + (j), (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-        if (nb)
-            memset(nb, 0, H * sizeof *nb);
-    }
-}
-
-RECUR_LANE_FN void lstm_bwd_lanes(size_t H, recur_real *a, const recur_real *cp,
-                                  const recur_real *cc, recur_real *dh, const recur_real *dy,
-                                  recur_real *dc, size_t n)
-{
-    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
-    const recur_vr i = recur_v_load(a, n), f = recur_v_load(a + H, n);
-    const recur_vr g = recur_v_load(a + 2 * H, n), o = recur_v_load(a + 3 * H, n);
-    const recur_vr c = recur_v_load(cc, n), tc = recur_v_tanh(&c);
-    const recur_vr dct = recur_v_load(dc, n) + d * o * (1 - tc * tc);
-    const recur_vr di = dct * g * i * (1 - i);
-    const recur_vr df = dct * recur_v_load(cp, n) * f * (1 - f);
-    const recur_vr dg = dct * i * (1 - g * g);
-    const recur_vr dO = d * tc * o * (1 - o);
-    const recur_vr dcn = dct * f;
-    recur_v_store(dh, &d, n);
-    recur_v_store(a, &di, n);
-    recur_v_store(a + H, &df, n);
-    recur_v_store(a + 2 * H, &dg, n);
-    recur_v_store(a + 3 * H, &dO, n);
-    recur_v_store(dc, &dcn, n);
-}
-
-RECUR_VKERNEL static void lstm_step_bwd(size_t B, size_t H, recur_real *a, const recur_real *cp,
-                                        const recur_real *cc, recur_real *dh, const recur_real *dy,
-                                        size_t ldy, recur_real *dc, recur_real *next,
-                                        const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * 4 * H, *dhb = dh + b * H, *dcb = dc + b * H;
-        recur_real *nb = next ? next + b * H : NULL;
-        if (!m[b]) {
-            masked_row_bwd(4 * H, H, ab, NULL, dhb, nb);
-            continue;
-        }
-        const recur_real *dyb = dy + b * ldy, *cpb = cp + b * H, *cb = cc + b * H;
-#define RECUR_LANES(j, n)                                                                          \
-    lstm_bwd_lanes(H, ab + (j), cpb + (j), cb + (j), dhb + (j), dyb + (j), dcb + (j), (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-        if (nb)
-            memset(nb, 0, H * sizeof *nb);
-    }
-}
-
-RECUR_LANE_FN void gru_bwd_lanes(size_t H, recur_real *a, recur_real *gh, const recur_real *hn,
-                                 const recur_real *hp, recur_real *dh, const recur_real *dy,
-                                 recur_real *next, size_t n)
-{
-    const recur_vr d = recur_v_load(dh, n) + recur_v_load(dy, n);
-    const recur_vr r = recur_v_load(a, n), z = recur_v_load(a + H, n);
-    const recur_vr nv = recur_v_load(a + 2 * H, n);
-    const recur_vr dan = d * (1 - z) * (1 - nv * nv);
-    const recur_vr dar = dan * recur_v_load(hn, n) * r * (1 - r);
-    const recur_vr daz = d * (recur_v_load(hp, n) - nv) * z * (1 - z);
-    const recur_vr dahn = dan * r, direct = d * z;
-    recur_v_store(dh, &d, n);
-    recur_v_store(a, &dar, n);
-    recur_v_store(gh, &dar, n);
-    recur_v_store(a + H, &daz, n);
-    recur_v_store(gh + H, &daz, n);
-    recur_v_store(a + 2 * H, &dan, n);
-    recur_v_store(gh + 2 * H, &dahn, n);
-    if (next)
-        recur_v_store(next, &direct, n);
-}
-
-RECUR_VKERNEL static void gru_step_bwd(size_t B, size_t H, recur_real *a, recur_real *gh,
-                                       const recur_real *hn, const recur_real *hp, recur_real *dh,
-                                       const recur_real *dy, size_t ldy, recur_real *next,
-                                       const unsigned char *m)
-{
-    for (size_t b = 0; b < B; b++) {
-        recur_real *ab = a + b * 3 * H, *gb = gh + b * 3 * H, *dhb = dh + b * H;
-        recur_real *nb = next ? next + b * H : NULL;
-        if (!m[b]) {
-            masked_row_bwd(3 * H, H, ab, gb, dhb, nb);
-            continue;
-        }
-        const recur_real *dyb = dy + b * ldy, *hpb = hp + b * H, *hnb = hn + b * H;
-#define RECUR_LANES(j, n)                                                                          \
-    gru_bwd_lanes(H, ab + (j), gb + (j), hnb + (j), hpb + (j), dhb + (j), dyb + (j),               \
-                  nb ? nb + (j) : NULL, (n))
-        RECUR_FOR_LANES(H, RECUR_LANES);
-#undef RECUR_LANES
-    }
-}
-
-/* s[j] = sum over rows r < R of A[r * N + j] (one chain per column, in row order). */
-RECUR_LANE_FN void add_lanes(recur_real *s, const recur_real *a, size_t n)
-{
-    const recur_vr v = recur_v_load(s, n) + recur_v_load(a, n);
-    recur_v_store(s, &v, n);
-}
-
-RECUR_VKERNEL static void column_sums(size_t R, size_t N, const recur_real *A, recur_real *s)
-{
-    memset(s, 0, N * sizeof *s);
-    for (size_t r = 0; r < R; r++) {
-        const recur_real *ar = A + r * N;
-#define RECUR_LANES(j, n) add_lanes(s + (j), ar + (j), (n))
-        RECUR_FOR_LANES(N, RECUR_LANES);
-#undef RECUR_LANES
-    }
-}
-
 /* ---- layers ----------------------------------------------------------------------------- */
 
 /* State slots before and after window step t, processed as the s-th step of direction d. */
@@ -614,14 +268,9 @@ static inline size_t next_slot(const recur_engine_t *e, size_t d, size_t t, size
 {
     return e->infer ? (s + 1) % 2 : d ? t : t + 1;
 }
-/* The state after the last step of a window of Tw steps (the final state). */
-static size_t final_slot(const recur_engine_t *e, size_t d, size_t Tw)
-{
-    return e->infer ? Tw % 2 : d ? 0 : Tw;
-}
 
 /* Packs the forward-pass weights of one layer and direction. */
-static void pack_forward(const recur_engine_t *e, dirbuf_t *q, const layer_params_t *w)
+static void pack_forward(const recur_engine_t *e, recur_engine_dir_t *q, const layer_params_t *w)
 {
     const size_t H = e->H, GH = e->G * H;
     recur_gemm_pack(true, H, GH, w->w_hh, H, q->wf);
@@ -636,7 +285,7 @@ static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l,
 {
     const size_t H = e->H, GH = e->G * H, BH = B * H, DH = e->D * H;
     const layer_params_t w = layer_params(e, params, l, d);
-    dirbuf_t *q = dirbuf(e, l, d);
+    recur_engine_dir_t *q = recur_engine_dir(e, l, d);
     const bool lstm = e->cfg.cell == RECUR_CELL_LSTM;
     pack_forward(e, q, &w);
 
@@ -667,21 +316,23 @@ static void layer_forward(recur_engine_t *e, const recur_real *params, size_t l,
             switch (e->cfg.cell) {
             case RECUR_CELL_RNN:
                 recur_gemm_packed(B, GH, H, hp, H, q->wf, 1, NULL, a, GH);
-                rnn_step_fwd(B, H, a, hp, ho, yo, DH, m);
+                recur_engine_rnn_step_fwd(B, H, a, hp, ho, yo, DH, m);
                 break;
             case RECUR_CELL_LSTM:
                 recur_gemm_packed(B, GH, H, hp, H, q->wf, 1, NULL, a, GH);
-                lstm_step_fwd(B, H, a, hp, q->c + p * BH, ho, q->c + n * BH, yo, DH, m);
+                recur_engine_lstm_step_fwd(B, H, a, hp, q->c + p * BH, ho, q->c + n * BH, yo, DH,
+                                           m);
                 break;
             case RECUR_CELL_GRU:
                 recur_gemm_packed(B, GH, H, hp, H, q->wf, 0, w.b_hh, e->tmp, GH);
-                gru_step_fwd(B, H, a, e->tmp, q->hn ? q->hn + t * BH : NULL, hp, ho, yo, DH, m);
+                recur_engine_gru_step_fwd(B, H, a, e->tmp, q->hn ? q->hn + t * BH : NULL, hp, ho,
+                                          yo, DH, m);
                 break;
             }
         }
     }
     if (d == 0) {
-        const size_t f = final_slot(e, d, Tw);
+        const size_t f = recur_engine_final_slot(e, d, Tw);
         memcpy(q->carry_h, q->h + f * BH, BH * sizeof *q->h);
         if (lstm)
             memcpy(q->carry_c, q->c + f * BH, BH * sizeof *q->c);
@@ -699,7 +350,7 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
     const size_t H = e->H, GH = e->G * H, BH = B * H, DH = e->D * H;
     const layer_params_t w = layer_params(e, params, l, d);
     const layer_params_t gw = layer_params(e, grads, l, d);
-    dirbuf_t *q = dirbuf(e, l, d);
+    recur_engine_dir_t *q = recur_engine_dir(e, l, d);
     const bool gru = e->cfg.cell == RECUR_CELL_GRU;
     recur_gemm_pack(false, GH, H, w.w_hh, H, q->wb);
     if (dX)
@@ -739,14 +390,16 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
                     }
             switch (e->cfg.cell) {
             case RECUR_CELL_RNN:
-                rnn_step_bwd(B, H, a, dh, dyt, ldy, next, m);
+                recur_engine_rnn_step_bwd(B, H, a, dh, dyt, ldy, next, m);
                 break;
             case RECUR_CELL_LSTM:
-                lstm_step_bwd(B, H, a, q->c + p * BH, q->c + n * BH, dh, dyt, ldy, e->dc, next, m);
+                recur_engine_lstm_step_bwd(B, H, a, q->c + p * BH, q->c + n * BH, dh, dyt, ldy,
+                                           e->dc, next, m);
                 break;
             case RECUR_CELL_GRU:
                 dAh = q->dgh + t * B * GH;
-                gru_step_bwd(B, H, a, dAh, q->hn + t * BH, q->h + p * BH, dh, dyt, ldy, next, m);
+                recur_engine_gru_step_bwd(B, H, a, dAh, q->hn + t * BH, q->h + p * BH, dh, dyt, ldy,
+                                          next, m);
                 break;
             }
             /* d loss / d h_{t-1} += dA W_hh (masked rows have dA = 0 and keep what they got) */
@@ -759,243 +412,15 @@ static void layer_backward(recur_engine_t *e, const recur_real *params, recur_re
         const recur_real *Hprev = q->h + (d ? tlo + 1 : tlo) * BH; /* states before the steps */
         recur_gemm_tn(GH, w.in, R, dA, GH, X + tlo * B * w.in, w.in, 1, gw.w_ih, w.in);
         recur_gemm_tn(GH, H, R, dAh, GH, Hprev, H, 1, gw.w_hh, H);
-        column_sums(R, GH, dA, e->bsum);
+        recur_engine_column_sums(R, GH, dA, e->bsum);
         for (size_t j = 0; j < GH; j++)
             gw.b_ih[j] += e->bsum[j];
         if (gru)
-            column_sums(R, GH, dAh, e->bsum);
+            recur_engine_column_sums(R, GH, dAh, e->bsum);
         for (size_t j = 0; j < GH; j++)
             gw.b_hh[j] += e->bsum[j];
         if (dX)
             recur_gemm_packed(R, w.in, GH, dA, GH, q->xb, beta, NULL, dX + tlo * B * w.in, w.in);
-    }
-}
-
-/* ---- head and loss ---------------------------------------------------------------------- */
-
-/* log(sum_k exp(z_k)), n >= 1, shifted by the largest z so that nothing overflows */
-static double log_sum_exp(const recur_real *z, size_t n)
-{
-    size_t im = 0;
-    for (size_t k = 1; k < n; k++)
-        im = z[k] > z[im] ? k : im;
-    const double mx = z[im];
-    double s = 1; /* the largest term, exp(0) */
-    for (size_t k = 0; k < n; k++)
-        if (k != im)
-            s += exp((double)z[k] - mx);
-    return mx + log(s);
-}
-
-/* log(1 + exp(z)) without overflow */
-static double softplus(double z)
-{
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
-/* Loss terms of one row of logits z (O) with its target; writes the unnormalised gradient to
- * dz and returns the summed loss. *terms gets the number of terms (0 when the row has no
- * target). row indexes labels (classify) or targets (row * O). */
-static int row_loss(const recur_engine_t *e, const recur_batch_t *bt, size_t row,
-                    const recur_real *z, recur_real *dz, double *loss, size_t *terms)
-{
-    const size_t O = e->O;
-    *loss = 0;
-    *terms = 0;
-    memset(dz, 0, O * sizeof *dz);
-    switch (e->cfg.task) {
-    case RECUR_TASK_CLASSIFY: {
-        const int32_t y = bt->labels[row];
-        if (y < 0)
-            return 0;
-        if ((size_t)y >= O) {
-            recur_error("engine: label %d out of range for %zu classes", (int)y, O);
-            return RECUR_EINVAL;
-        }
-        const double lse = log_sum_exp(z, O);
-        for (size_t k = 0; k < O; k++)
-            dz[k] = (recur_real)exp((double)z[k] - lse);
-        dz[y] -= 1;
-        *loss = lse - (double)z[y];
-        *terms = 1;
-        return 0;
-    }
-    case RECUR_TASK_MULTILABEL:
-    case RECUR_TASK_REGRESS:
-        for (size_t k = 0; k < O; k++) {
-            if (bt->target_mask && !bt->target_mask[row * O + k])
-                continue;
-            const double y = bt->targets[row * O + k], zk = z[k];
-            if (e->cfg.task == RECUR_TASK_MULTILABEL) {
-                /* BCE with logits: softplus(z) - y z */
-                *loss += softplus(zk) - y * zk;
-                dz[k] = (recur_real)(1.0 / (1.0 + exp(-zk)) - y);
-            } else {
-                *loss += (zk - y) * (zk - y);
-                dz[k] = (recur_real)(2.0 * (zk - y));
-            }
-            (*terms)++;
-        }
-        return 0;
-    }
-    return RECUR_EINVAL;
-}
-
-/* For classify the reduction is over rows (sequences or steps); for the others over values. */
-static int head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, size_t B,
-                        const unsigned char *mask, bool want_loss, double *loss, size_t *n_terms)
-{
-    const size_t H = e->H, DH = e->D * H, O = e->O, top = e->L - 1;
-    const recur_tensor_t *tw = head_weight(e);
-    const recur_real *W = params + tw[0].offset, *bias = params + tw[1].offset; /* (O, DH), (O) */
-    const recur_real *Y = e->y[top];
-    const recur_batch_t *bt = e->b;
-    double total = 0;
-    size_t terms = 0;
-
-    if (e->cfg.head == RECUR_HEAD_STEP) {
-        recur_gemm(false, true, Tw * B, O, DH, 1, Y, DH, W, DH, 0, e->logits, O);
-        memset(e->dlogits, 0, Tw * B * O * sizeof *e->dlogits);
-        for (size_t r = 0; r < Tw * B; r++) {
-            recur_real *z = e->logits + r * O;
-            if (!mask[r]) {
-                memset(z, 0, O * sizeof *z);
-                continue;
-            }
-            for (size_t k = 0; k < O; k++)
-                z[k] += bias[k];
-            if (!want_loss)
-                continue;
-            double lr;
-            size_t nt;
-            int rc = row_loss(e, bt, e->t0 * B + r, z, e->dlogits + r * O, &lr, &nt);
-            if (rc)
-                return rc;
-            total += lr;
-            terms += nt;
-        }
-    } else {
-        /* pooled feature of each sequence whose last valid step lies in this window */
-        const bool last = e->cfg.pool == RECUR_POOL_LAST;
-        const dirbuf_t *qf = dirbuf(e, top, 0), *qr = e->D == 2 ? dirbuf(e, top, 1) : NULL;
-        if (qr && e->t0 == 0) /* reverse state after step 0, kept for later windows */
-            memcpy(e->rev_last, qr->h + final_slot(e, 1, Tw) * B * H, B * H * sizeof *e->rev_last);
-        /* running sum (mean pooling) or maximum (max pooling) over the valid steps */
-        for (size_t t = 0; t < Tw && !last; t++)
-            for (size_t b = 0; b < B; b++) {
-                if (!mask[t * B + b])
-                    continue;
-                const recur_real *yr = Y + (t * B + b) * DH;
-                recur_real *s = e->acc_sum + b * DH, *mx = e->acc_max + b * DH;
-                size_t *am = e->argmax + b * DH;
-                if (e->cfg.pool == RECUR_POOL_MEAN)
-                    for (size_t j = 0; j < DH; j++)
-                        s[j] += yr[j];
-                else
-                    for (size_t j = 0; j < DH; j++)
-                        if (e->acc_n[b] == 0 || yr[j] > mx[j]) {
-                            mx[j] = yr[j];
-                            am[j] = t;
-                        }
-                e->acc_n[b]++;
-            }
-        memset(e->logits, 0, B * O * sizeof *e->logits);
-        memset(e->dlogits, 0, B * O * sizeof *e->dlogits);
-        for (size_t b = 0; b < B; b++) {
-            const size_t lt = e->last[b];
-            e->term[b] = lt != SIZE_MAX && lt >= e->t0 && lt < e->t0 + Tw;
-            recur_real *pf = e->pooled + b * DH;
-            if (!e->term[b]) {
-                memset(pf, 0, DH * sizeof *pf);
-                continue;
-            }
-            if (last) {
-                memcpy(pf, qf->h + (final_slot(e, 0, Tw) * B + b) * H, H * sizeof *pf);
-                if (qr)
-                    memcpy(pf + H, e->rev_last + b * H, H * sizeof *pf);
-            } else if (e->cfg.pool == RECUR_POOL_MEAN) {
-                for (size_t j = 0; j < DH; j++)
-                    pf[j] = e->acc_sum[b * DH + j] / (recur_real)e->acc_n[b];
-            } else {
-                memcpy(pf, e->acc_max + b * DH, DH * sizeof *pf);
-            }
-        }
-        recur_gemm(false, true, B, O, DH, 1, e->pooled, DH, W, DH, 0, e->logits, O);
-        for (size_t b = 0; b < B; b++) {
-            recur_real *z = e->logits + b * O;
-            if (!e->term[b]) {
-                memset(z, 0, O * sizeof *z);
-                continue;
-            }
-            for (size_t k = 0; k < O; k++)
-                z[k] += bias[k];
-            if (!want_loss)
-                continue;
-            double lr;
-            size_t nt;
-            int rc = row_loss(e, bt, b, z, e->dlogits + b * O, &lr, &nt);
-            if (rc)
-                return rc;
-            total += lr;
-            terms += nt;
-        }
-    }
-    /* mean over the terms of this window (the gradient is scaled in backward) */
-    if (terms > 0)
-        total /= (double)terms;
-    *loss = total;
-    *n_terms = terms;
-    return 0;
-}
-
-/* Head backward for the loss (sum of the window's terms) / norm: parameter gradients,
- * d loss / d top-layer output into dy[top] (overwritten) and the gradient entering the final
- * states for `last` pooling (dpooled columns). */
-static void head_backward(recur_engine_t *e, const recur_real *params, recur_real *grads, size_t Tw,
-                          size_t B, const unsigned char *mask, double norm)
-{
-    const size_t H = e->H, DH = e->D * H, O = e->O, top = e->L - 1;
-    const recur_tensor_t *tw = head_weight(e);
-    const recur_real *W = params + tw[0].offset;
-    recur_real *dW = grads + tw[0].offset, *db = grads + tw[1].offset;
-    recur_real *dY = e->dy[top];
-    const size_t rows = e->cfg.head == RECUR_HEAD_STEP ? Tw * B : B;
-    const recur_real *feat = e->cfg.head == RECUR_HEAD_STEP ? e->y[top] : e->pooled;
-    const recur_real inv = (recur_real)(1.0 / norm);
-    for (size_t i = 0; i < rows * O; i++)
-        e->dlnorm[i] = e->dlogits[i] * inv;
-
-    recur_gemm(true, false, O, DH, rows, 1, e->dlnorm, O, feat, DH, 1, dW, DH);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t k = 0; k < O; k++)
-            db[k] += e->dlnorm[r * O + k];
-    if (e->cfg.head == RECUR_HEAD_STEP) {
-        recur_gemm(false, false, Tw * B, DH, O, 1, e->dlnorm, O, W, DH, 0, dY, DH);
-        return;
-    }
-    recur_gemm(false, false, B, DH, O, 1, e->dlnorm, O, W, DH, 0, e->dpooled, DH);
-    if (e->cfg.pool == RECUR_POOL_LAST)
-        return; /* the outputs get no gradient: it enters at the final states */
-    memset(dY, 0, Tw * B * DH * sizeof *dY);
-    if (e->cfg.pool == RECUR_POOL_MEAN) {
-        for (size_t t = 0; t < Tw; t++)
-            for (size_t b = 0; b < B; b++) {
-                if (!mask[t * B + b] || !e->term[b])
-                    continue;
-                const recur_real invn = (recur_real)1 / (recur_real)e->acc_n[b];
-                for (size_t j = 0; j < DH; j++)
-                    dY[(t * B + b) * DH + j] = e->dpooled[b * DH + j] * invn;
-            }
-    } else if (e->cfg.pool == RECUR_POOL_MAX) {
-        for (size_t b = 0; b < B; b++) {
-            if (!e->term[b])
-                continue;
-            for (size_t j = 0; j < DH; j++) {
-                const size_t t = e->argmax[b * DH + j];
-                if (t != SIZE_MAX)
-                    dY[(t * B + b) * DH + j] += e->dpooled[b * DH + j];
-            }
-        }
     }
 }
 
@@ -1006,7 +431,7 @@ static double act_reg_sum(const recur_engine_t *e, size_t Tw, size_t B, const un
     const size_t H = e->H, BH = B * H;
     double sum = 0;
     for (size_t d = 0; d < e->D; d++) {
-        const dirbuf_t *q = dirbuf(e, e->L - 1, d);
+        const recur_engine_dir_t *q = recur_engine_dir(e, e->L - 1, d);
         for (size_t s = 0; s < Tw; s++) {
             const size_t t = d ? Tw - 1 - s : s, n = next_slot(e, d, t, s);
             for (size_t r = 0; r < B; r++)
@@ -1099,7 +524,7 @@ int recur_engine_forward(recur_engine_t *e, const recur_real *params, const recu
     }
     double ls = 0;
     size_t nt = 0;
-    int rc = head_forward(e, params, Tw, B, mask, loss != NULL, &ls, &nt);
+    int rc = recur_engine_head_forward(e, params, Tw, B, mask, loss != NULL, &ls, &nt);
     if (rc)
         return rc;
     if (loss && e->act_reg > 0 && !e->infer) /* + lambda sum ||h_t||^2, per loss term as ls */
@@ -1139,7 +564,7 @@ int recur_engine_backward_norm(recur_engine_t *e, const recur_real *params, recu
         norm = e->n_terms > 0 ? (double)e->n_terms : 1;
     const size_t B = e->Bn, Tw = e->t1 - e->t0, H = e->H, DH = e->D * H, top = e->L - 1;
     const unsigned char *mask = e->b->mask + e->t0 * B;
-    head_backward(e, params, grads, Tw, B, mask, norm);
+    recur_engine_head_backward(e, params, grads, Tw, B, mask, norm);
     /* gradient entering the final states (last pooling): forward part at the window's end,
      * reverse part at step 0, only for sequences whose term is in this window */
     recur_real *dhf = NULL, *dhr = NULL;
@@ -1192,21 +617,21 @@ const recur_real *recur_engine_final_h(const recur_engine_t *e, size_t layer, si
 {
     if (layer >= e->L || dir >= e->D)
         return NULL;
-    const dirbuf_t *q = dirbuf(e, layer, dir);
-    return q->h + final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
+    const recur_engine_dir_t *q = recur_engine_dir(e, layer, dir);
+    return q->h + recur_engine_final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
 }
 
 const recur_real *recur_engine_final_c(const recur_engine_t *e, size_t layer, size_t dir)
 {
     if (layer >= e->L || dir >= e->D || e->cfg.cell != RECUR_CELL_LSTM)
         return NULL;
-    const dirbuf_t *q = dirbuf(e, layer, dir);
-    return q->c + final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
+    const recur_engine_dir_t *q = recur_engine_dir(e, layer, dir);
+    return q->c + recur_engine_final_slot(e, dir, e->t1 - e->t0) * e->Bn * e->H;
 }
 
 const recur_real *recur_engine_state_grad(const recur_engine_t *e, size_t layer, size_t dir)
 {
-    return layer < e->L && dir < e->D ? dirbuf(e, layer, dir)->dhs : NULL;
+    return layer < e->L && dir < e->D ? recur_engine_dir(e, layer, dir)->dhs : NULL;
 }
 
 /* Carried state layout (B_max rows each): per layer, forward h then (LSTM) c; then the pooling
@@ -1231,7 +656,7 @@ static void carry_copy(recur_engine_t *e, recur_real *out, const recur_real *in)
         o += (n);                                                                                  \
     } while (0)
     for (size_t l = 0; l < e->L; l++) {
-        dirbuf_t *q = dirbuf(e, l, 0);
+        recur_engine_dir_t *q = recur_engine_dir(e, l, 0);
         RECUR_CARRY(q->carry_h, BH);
         if (q->carry_c)
             RECUR_CARRY(q->carry_c, BH);
