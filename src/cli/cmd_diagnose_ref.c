@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,111 @@ static void bad_option(int c, char *argv[], const char *sub)
     argv[0] = save;
 }
 
+/* The command line of one experiment: its options, help, and what applies its own options. */
+typedef struct {
+    const char *sub;               /* "euler" or "linear" */
+    const char *shortopts;         /* starting with ':' */
+    const struct option *longopts; /* its own, then --seed, --output, --help */
+    void (*usage)(FILE *fp);
+    /* applies option c with argument arg to ctx: 0, or RECUR_EINVAL (logged) */
+    int (*option)(int c, const char *arg, void *ctx);
+    void *ctx;
+} ref_cmd_t;
+
+/* Parses argv for cmd: --seed, -o and -h here, the experiment's own options through
+ * cmd->option. Returns -1 to go on, else the exit status to return (help or a usage error). */
+static int ref_parse(const ref_cmd_t *cmd, int argc, char *argv[], unsigned long *seed,
+                     const char **out_path)
+{
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, cmd->shortopts, cmd->longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_SEED:
+            if (recur_cli_ulong("--seed", optarg, seed))
+                return RECUR_EXIT_USAGE;
+            break;
+        case 'o':
+            *out_path = optarg;
+            break;
+        case 'h':
+            cmd->usage(stdout);
+            return RECUR_EXIT_OK;
+        case '?':
+        case ':':
+            bad_option(c, argv, cmd->sub);
+            return RECUR_EXIT_USAGE;
+        default:
+            if (cmd->option(c, optarg, cmd->ctx))
+                return RECUR_EXIT_USAGE;
+            break;
+        }
+    }
+    if (optind < argc) {
+        recur_error("unexpected argument '%s' (see 'recur diagnose %s --help')", argv[optind],
+                    cmd->sub);
+        return RECUR_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* Opens the output (out_path, or standard output when NULL; recur_cli_out_open()) and writes
+ * the `#` provenance line, the experiment's parameters (fmt, `# ` and a newline around them)
+ * and the column line. NULL when it cannot be opened (logged). */
+static FILE *ref_open(const char *out_path, recur_outfile_t *of, int argc, char *argv[],
+                      const char *fmt, ...) RECUR_PRINTF(5, 6);
+static FILE *ref_open(const char *out_path, recur_outfile_t *of, int argc, char *argv[],
+                      const char *fmt, ...)
+{
+    FILE *out = recur_cli_out_open(out_path, of);
+    if (!out)
+        return NULL;
+    char cmdline[2048];
+    fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
+            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("# ", out);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    va_end(ap);
+    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
+    return out;
+}
+
+/* The options of `recur diagnose euler`. */
+typedef struct {
+    double dts[MAX_LIST]; /* (ndt) step sizes */
+    size_t ndt, H, I, reps;
+    double S, rho, rho_a, gamma; /* horizon, spectral radii of W and W - W^T, diffusion */
+} euler_opts_t;
+
+static int euler_option(int c, const char *arg, void *ctx)
+{
+    euler_opts_t *o = ctx;
+    switch (c) {
+    case OPT_DT:
+        o->ndt = recur_cli_double_list("--dt", arg, 1e-4, 10, o->dts, MAX_LIST);
+        return o->ndt == 0 ? RECUR_EINVAL : 0;
+    case OPT_HORIZON:
+        return recur_cli_double("--horizon", arg, 1e-3, 1e5, &o->S);
+    case OPT_HIDDEN:
+        return recur_cli_size("--hidden", arg, 1, 512, &o->H);
+    case OPT_INPUTS:
+        return recur_cli_size("--inputs", arg, 1, 512, &o->I);
+    case OPT_RHO:
+        return recur_cli_double("--rho", arg, 0, 100, &o->rho);
+    case OPT_RHO_ANTISYM:
+        return recur_cli_double("--rho-antisym", arg, 0, 100, &o->rho_a);
+    case OPT_GAMMA:
+        return recur_cli_double("--gamma", arg, 0, 100, &o->gamma);
+    case OPT_REPS:
+        return recur_cli_size("--reps", arg, 1, 1000, &o->reps);
+    }
+    return RECUR_EINVAL;
+}
+
 int diagnose_euler_main(int argc, char *argv[])
 {
     static const struct option longopts[] = {
@@ -140,65 +246,26 @@ int diagnose_euler_main(int argc, char *argv[])
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    double dts[MAX_LIST] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1,  1.1,
-                            1.2,  1.4,  1.6, 1.8, 2,   2.2, 2.5, 2.8,  3.2};
-    size_t ndt = 19, H = 16, I = 4, reps = 5;
-    double S = 100, rho = 0.9, rho_a = 1, gamma = 0.5;
+    euler_opts_t o = {.dts = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.85, 1, 1.1, 1.2, 1.4, 1.6, 1.8,
+                              2, 2.2, 2.5, 2.8, 3.2},
+                      .ndt = 19,
+                      .H = 16,
+                      .I = 4,
+                      .reps = 5,
+                      .S = 100,
+                      .rho = 0.9,
+                      .rho_a = 1,
+                      .gamma = 0.5};
     unsigned long seed = 1;
     const char *out_path = NULL;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case OPT_DT:
-            ndt = recur_cli_double_list("--dt", optarg, 1e-4, 10, dts, MAX_LIST);
-            bad = ndt == 0;
-            break;
-        case OPT_HORIZON:
-            bad = recur_cli_double("--horizon", optarg, 1e-3, 1e5, &S);
-            break;
-        case OPT_HIDDEN:
-            bad = recur_cli_size("--hidden", optarg, 1, 512, &H);
-            break;
-        case OPT_INPUTS:
-            bad = recur_cli_size("--inputs", optarg, 1, 512, &I);
-            break;
-        case OPT_RHO:
-            bad = recur_cli_double("--rho", optarg, 0, 100, &rho);
-            break;
-        case OPT_RHO_ANTISYM:
-            bad = recur_cli_double("--rho-antisym", optarg, 0, 100, &rho_a);
-            break;
-        case OPT_GAMMA:
-            bad = recur_cli_double("--gamma", optarg, 0, 100, &gamma);
-            break;
-        case OPT_REPS:
-            bad = recur_cli_size("--reps", optarg, 1, 1000, &reps);
-            break;
-        case OPT_SEED:
-            bad = recur_cli_ulong("--seed", optarg, &seed);
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'h':
-            euler_usage(stdout);
-            return RECUR_EXIT_OK;
-        default:
-            bad_option(c, argv, "euler");
-            return RECUR_EXIT_USAGE;
-        }
-        if (bad)
-            return RECUR_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur diagnose euler --help')", argv[optind]);
-        return RECUR_EXIT_USAGE;
-    }
+    const ref_cmd_t cmd = {"euler", ":o:h", longopts, euler_usage, euler_option, &o};
+    const int parsed = ref_parse(&cmd, argc, argv, &seed, &out_path);
+    if (parsed >= 0)
+        return parsed;
+    const size_t H = o.H, I = o.I;
+    const double S = o.S, *dts = o.dts;
     /* the states and gradients of a whole trajectory are kept: (T + 1) H values each */
-    for (size_t k = 0; k < ndt; k++)
+    for (size_t k = 0; k < o.ndt; k++)
         if (S / dts[k] > 1e6 || S / dts[k] * (double)H > 2e7) {
             recur_error("--horizon %g with --dt %g and --hidden %zu: more than 1e6 steps or "
                         "2e7 state values",
@@ -218,20 +285,17 @@ int diagnose_euler_main(int argc, char *argv[])
     /* the CT-RNN's weights, then the antisymmetric RNN's (shared by both gammas); b = 0 */
     double *Wc = buf, *Uc = Wc + H * H, *Wa = Uc + H * I, *Ua = Wa + H * H, *b = Ua + H * I;
     gsl_rng_set(rng, seed);
-    if (recur_ode_random(RECUR_ODE_CTRNN, H, I, rho, rng, Wc, Uc, b) != 0 ||
-        recur_ode_random(RECUR_ODE_ANTISYM, H, I, rho_a, rng, Wa, Ua, b) != 0)
+    if (recur_ode_random(RECUR_ODE_CTRNN, H, I, o.rho, rng, Wc, Uc, b) != 0 ||
+        recur_ode_random(RECUR_ODE_ANTISYM, H, I, o.rho_a, rng, Wa, Ua, b) != 0)
         goto done;
     const unsigned long input_seed = gsl_rng_get(rng);
-    if (!(out = recur_cli_out_open(out_path, &of)))
+    out = ref_open(out_path, &of, argc, argv,
+                   "euler: hidden %zu, inputs %zu, horizon %g, reps %zu, seed %lu; ctrnn: "
+                   "spectral radius of W %g; antisym0, antisym: spectral radius of W - W^T %g, "
+                   "gamma 0 and %g",
+                   H, I, S, o.reps, seed, o.rho, o.rho_a, o.gamma);
+    if (!out)
         goto done;
-    char cmdline[2048];
-    fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
-            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
-    fprintf(out,
-            "# euler: hidden %zu, inputs %zu, horizon %g, reps %zu, seed %lu; ctrnn: spectral "
-            "radius of W %g; antisym0, antisym: spectral radius of W - W^T %g, gamma 0 and %g\n",
-            H, I, S, reps, seed, rho, rho_a, gamma);
-    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
     const struct {
         const char *name;
         recur_ode_kind_t kind;
@@ -239,13 +303,13 @@ int diagnose_euler_main(int argc, char *argv[])
         double gamma;
     } models[3] = {{"ctrnn", RECUR_ODE_CTRNN, Wc, Uc, 0},
                    {"antisym0", RECUR_ODE_ANTISYM, Wa, Ua, 0},
-                   {"antisym", RECUR_ODE_ANTISYM, Wa, Ua, gamma}};
+                   {"antisym", RECUR_ODE_ANTISYM, Wa, Ua, o.gamma}};
     for (size_t v = 0; v < 3; v++)
-        for (size_t k = 0; k < ndt; k++) {
+        for (size_t k = 0; k < o.ndt; k++) {
             const recur_ode_t m = {models[v].kind,  H,           I,           dts[k],
                                    models[v].gamma, models[v].W, models[v].U, b};
             recur_ode_stability_t st;
-            if (recur_ode_stability(&m, S, reps, input_seed, &st) != 0)
+            if (recur_ode_stability(&m, S, o.reps, input_seed, &st) != 0)
                 goto done;
             const struct {
                 const char *kind;
@@ -271,6 +335,27 @@ done:
     return rc;
 }
 
+/* The options of `recur diagnose linear`. */
+typedef struct {
+    size_t Ts[MAX_LIST]; /* (nT) sequence lengths */
+    size_t nT, H, reps;
+} linear_opts_t;
+
+static int linear_option(int c, const char *arg, void *ctx)
+{
+    linear_opts_t *o = ctx;
+    switch (c) {
+    case 'T':
+        o->nT = recur_cli_size_list("-T", arg, 1, 100000, o->Ts, MAX_LIST);
+        return o->nT == 0 ? RECUR_EINVAL : 0;
+    case OPT_HIDDEN:
+        return recur_cli_size("--hidden", arg, 1, 256, &o->H);
+    case OPT_REPS:
+        return recur_cli_size("--reps", arg, 1, 1000, &o->reps);
+    }
+    return RECUR_EINVAL;
+}
+
 int diagnose_linear_main(int argc, char *argv[])
 {
     static const struct option longopts[] = {{"hidden", required_argument, NULL, OPT_HIDDEN},
@@ -279,47 +364,15 @@ int diagnose_linear_main(int argc, char *argv[])
                                              {"output", required_argument, NULL, 'o'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    size_t Ts[MAX_LIST] = {10, 20, 50, 100, 200, 500, 1000, 2000}, nT = 8, H = 8, reps = 5;
+    linear_opts_t o = {.Ts = {10, 20, 50, 100, 200, 500, 1000, 2000}, .nT = 8, .H = 8, .reps = 5};
     const size_t I = 2, O = 2;
     const double min_sec = 0.005;
     unsigned long seed = 1;
     const char *out_path = NULL;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":T:o:h", longopts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'T':
-            nT = recur_cli_size_list("-T", optarg, 1, 100000, Ts, MAX_LIST);
-            bad = nT == 0;
-            break;
-        case OPT_HIDDEN:
-            bad = recur_cli_size("--hidden", optarg, 1, 256, &H);
-            break;
-        case OPT_REPS:
-            bad = recur_cli_size("--reps", optarg, 1, 1000, &reps);
-            break;
-        case OPT_SEED:
-            bad = recur_cli_ulong("--seed", optarg, &seed);
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'h':
-            linear_usage(stdout);
-            return RECUR_EXIT_OK;
-        default:
-            bad_option(c, argv, "linear");
-            return RECUR_EXIT_USAGE;
-        }
-        if (bad)
-            return RECUR_EXIT_USAGE;
-    }
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur diagnose linear --help')", argv[optind]);
-        return RECUR_EXIT_USAGE;
-    }
+    const ref_cmd_t cmd = {"linear", ":T:o:h", longopts, linear_usage, linear_option, &o};
+    const int parsed = ref_parse(&cmd, argc, argv, &seed, &out_path);
+    if (parsed >= 0)
+        return parsed;
 
     /* Both gradients allocate their buffers at every call. glibc serves blocks above 128 KiB
      * (T above ~1000 here) by mmap and unmaps them at free, so every call would pay fresh page
@@ -336,19 +389,15 @@ int diagnose_linear_main(int argc, char *argv[])
         goto done;
     }
     gsl_rng_set(rng, seed);
-    if (!(out = recur_cli_out_open(out_path, &of)))
+    out = ref_open(out_path, &of, argc, argv,
+                   "linear: hidden %zu, inputs %zu, outputs %zu, spectral radius of W 0.9, reps "
+                   "%zu, at least %g s per measurement, seed %lu",
+                   o.H, I, O, o.reps, min_sec, seed);
+    if (!out)
         goto done;
-    char cmdline[2048];
-    fprintf(out, "# recur %s: recur diagnose %s\n", RECUR_VERSION,
-            recur_cli_join(cmdline, sizeof cmdline, argc, argv));
-    fprintf(out,
-            "# linear: hidden %zu, inputs %zu, outputs %zu, spectral radius of W 0.9, reps %zu, "
-            "at least %g s per measurement, seed %lu\n",
-            H, I, O, reps, min_sec, seed);
-    fprintf(out, "kind\tlayer\tdirection\tindex\tvalue\n");
-    for (size_t k = 0; k < nT; k++) {
+    for (size_t k = 0; k < o.nT; k++) {
         recur_linrnn_timing_t tm;
-        if (recur_linrnn_time(H, I, O, Ts[k], reps, min_sec, rng, &tm) != 0)
+        if (recur_linrnn_time(o.H, I, O, o.Ts[k], o.reps, min_sec, rng, &tm) != 0)
             goto done;
         fprintf(out, "time_sum\t-\t-\t%zu\t%.6g\n", tm.T, tm.sec_sum);
         fprintf(out, "time_bptt\t-\t-\t%zu\t%.6g\n", tm.T, tm.sec_bptt);
