@@ -17,13 +17,13 @@
 #include <recur/tpool.h>
 #include <recur/train.h>
 
+#include "model_opts.h"
+
 enum {
-    OPT_STEPS = RECUR_CLI_FIRST_FREE,
+    OPT_STEPS = RECUR_CLI_M_FIRST_FREE,
     OPT_WARMUP,
     OPT_OPTIMIZER,
     OPT_LR,
-    OPT_TBPTT,
-    OPT_SEED,
     OPT_SHARD_ROWS,
     OPT_OPENBLAS,
     OPT_INFERENCE
@@ -161,141 +161,95 @@ static int infer_run(infer_t *f)
     return 0;
 }
 
+/* The options of the benchmark itself. */
+typedef struct {
+    size_t steps, warmup, threads, shard_rows;
+    bool infer;
+    double lr; /* < 0: the optimizer's default */
+    recur_optim_kind_t kind;
+} bench_opts_t;
+
+static int bench_option(void *ctx, int c, const char *arg)
+{
+    bench_opts_t *o = ctx;
+    switch (c) {
+    case '@':
+        return recur_cli_size("-@", arg, 1, 1024, &o->threads);
+    case OPT_STEPS:
+        return recur_cli_size("--steps", arg, 1, 1000000, &o->steps);
+    case OPT_WARMUP:
+        return recur_cli_size("--warmup", arg, 0, 1000000, &o->warmup);
+    case OPT_SHARD_ROWS:
+        return recur_cli_size("--shard-rows", arg, 1, 1000000, &o->shard_rows);
+    case OPT_OPENBLAS:
+        recur_blas_set_kernels(false);
+        return 0;
+    case OPT_INFERENCE:
+        o->infer = true;
+        return 0;
+    case OPT_LR:
+        return recur_cli_double("--lr", arg, 0.0, 1e6, &o->lr);
+    case OPT_OPTIMIZER:
+        if (recur_optim_parse(arg, &o->kind) != 0) {
+            recur_error("--optimizer: expected sgd, adam or adamw, got '%s'", arg);
+            return RECUR_EINVAL;
+        }
+        return 0;
+    }
+    return RECUR_EINVAL;
+}
+
 int main_bench(int argc, char *argv[])
 {
     static const struct option longopts[] = {
-        RECUR_CLI_ARCH_LONGOPTS,
+        RECUR_CLI_MODEL_LONGOPTS,
         {"steps", required_argument, NULL, OPT_STEPS},
         {"warmup", required_argument, NULL, OPT_WARMUP},
         {"threads", required_argument, NULL, '@'},
         {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
         {"lr", required_argument, NULL, OPT_LR},
-        {"tbptt", required_argument, NULL, OPT_TBPTT},
-        {"seed", required_argument, NULL, OPT_SEED},
         {"shard-rows", required_argument, NULL, OPT_SHARD_ROWS},
         {"openblas", no_argument, NULL, OPT_OPENBLAS},
         {"inference", no_argument, NULL, OPT_INFERENCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int rc = RECUR_EXIT_USAGE;
-    recur_config_t cfg = {
-        .cell = RECUR_CELL_LSTM,
-        .input_size = 4,
-        .hidden_size = 128,
-        .num_layers = 1,
-        .bidirectional = false,
-        .head = RECUR_HEAD_SEQ,
-        .pool = RECUR_POOL_LAST,
-        .task = RECUR_TASK_CLASSIFY,
-        .num_outputs = 2,
-        .dropout = 0.0,
-    };
-    recur_init_t init = {.orthogonal_hh = false, .forget_bias = 0.0};
-    recur_optim_kind_t kind = RECUR_OPT_ADAM;
-    double lr = -1.0; /* < 0: the optimizer's default */
-    size_t T = 200, B = 64, steps = 20, warmup = 3, tbptt = 0, threads = 1, shard_rows = 0;
-    bool infer = false;
+    recur_cli_model_opts_t mo;
+    recur_cli_model_defaults(&mo, 4, 128, 2, 200, 64);
+    bench_opts_t bo = {.steps = 20, .warmup = 3, .threads = 1, .lr = -1.0, .kind = RECUR_OPT_ADAM};
+    const recur_cli_model_cmd_t cmd = {"bench", ":T:B:@:h", longopts, usage, bench_option, &bo};
+    int rc = recur_cli_model_parse(&cmd, &mo, argc, argv);
+    if (rc >= 0)
+        return rc;
+    const recur_config_t *cfg = &mo.cfg;
+    const size_t T = mo.T, B = mo.B, tbptt = mo.tbptt, steps = bo.steps, warmup = bo.warmup;
+    const size_t threads = bo.threads, shard_rows = bo.shard_rows;
+    const bool infer = bo.infer;
     infer_t inf = {0};
-    unsigned long seed = 1;
-    gsl_rng *rng = NULL;
+    recur_cli_model_t x = {0};
     recur_optim_t *opt = NULL;
     recur_trainer_t *tr = NULL;
-    recur_synth_t *syn = NULL;
-    recur_real *params = NULL; /* (n_params) flat parameter block */
-    double *times = NULL;      /* (steps) milliseconds per timed step */
-
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":T:B:@:h", longopts, NULL)) != -1) {
-        const int a = recur_cli_arch_option(c, optarg, &cfg, &init);
-        if (a < 0)
-            goto out;
-        if (a > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'T':
-            bad = recur_cli_size("-T", optarg, 1, 1000000, &T);
-            break;
-        case 'B':
-            bad = recur_cli_size("-B", optarg, 1, 1000000, &B);
-            break;
-        case '@':
-            bad = recur_cli_size("-@", optarg, 1, 1024, &threads);
-            break;
-        case OPT_STEPS:
-            bad = recur_cli_size("--steps", optarg, 1, 1000000, &steps);
-            break;
-        case OPT_WARMUP:
-            bad = recur_cli_size("--warmup", optarg, 0, 1000000, &warmup);
-            break;
-        case OPT_TBPTT:
-            bad = recur_cli_size("--tbptt", optarg, 0, 1000000, &tbptt);
-            break;
-        case OPT_SEED:
-            bad = recur_cli_ulong("--seed", optarg, &seed);
-            break;
-        case OPT_SHARD_ROWS:
-            bad = recur_cli_size("--shard-rows", optarg, 1, 1000000, &shard_rows);
-            break;
-        case OPT_OPENBLAS:
-            recur_blas_set_kernels(false);
-            break;
-        case OPT_INFERENCE:
-            infer = true;
-            break;
-        case OPT_LR:
-            bad = recur_cli_double("--lr", optarg, 0.0, 1e6, &lr);
-            break;
-        case OPT_OPTIMIZER:
-            if (recur_optim_parse(optarg, &kind) != 0) {
-                recur_error("--optimizer: expected sgd, adam or adamw, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            rc = RECUR_EXIT_OK;
-            goto out;
-        default:
-            recur_cli_bad_option(c, argv);
-            goto out;
-        }
-        if (bad)
-            goto out;
-    }
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur bench --help')", argv[optind]);
-        goto out;
-    }
-    if (recur_config_validate(&cfg) != 0)
-        goto out;
+    double *times = NULL; /* (steps) milliseconds per timed step */
 
     rc = RECUR_EXIT_ERROR;
     recur_optim_config_t oc;
-    recur_optim_defaults(kind, &oc);
-    if (lr >= 0.0)
-        oc.lr = lr;
-    const size_t n_params = recur_param_count(&cfg);
-    rng = gsl_rng_alloc(gsl_rng_mt19937);
-    params = calloc(n_params, sizeof *params);
+    recur_optim_defaults(bo.kind, &oc);
+    if (bo.lr >= 0.0)
+        oc.lr = bo.lr;
+    const recur_synth_opts_t so = {.mixed_lengths = false, .gaps = false};
+    if (recur_cli_model_make(&mo, &so, &x) != 0)
+        goto out;
     times = calloc(steps, sizeof *times);
-    if (!rng || !params || !times) {
+    if (!times) {
         recur_error("out of memory");
         goto out;
     }
-    gsl_rng_set(rng, seed);
-    if (recur_param_init(&cfg, &init, params, rng) != 0)
-        goto out;
-    const recur_synth_opts_t so = {.mixed_lengths = false, .gaps = false};
-    syn = recur_synth_alloc(&cfg, T, B, &so, rng);
-    opt = recur_optim_alloc(&oc, n_params);
+    opt = recur_optim_alloc(&oc, recur_param_count(cfg));
     const recur_train_opts_t to = {.tbptt = tbptt, .threads = threads, .shard_rows = shard_rows};
-    if (!syn || !opt)
+    if (!opt)
         goto out;
-    if (infer ? infer_alloc(&inf, &cfg, &syn->batch, shard_rows, tbptt, threads, params) != 0
-              : !(tr = recur_trainer_alloc(&cfg, opt, &to, T, B)))
+    if (infer ? infer_alloc(&inf, cfg, &x.syn->batch, shard_rows, tbptt, threads, x.params) != 0
+              : !(tr = recur_trainer_alloc(cfg, opt, &to, T, B)))
         goto out;
 
     /* Timed loop: everything above is allocated once; nothing below allocates. A step is what
@@ -306,7 +260,7 @@ int main_bench(int argc, char *argv[])
         recur_train_stats_t st;
         clock_gettime(CLOCK_MONOTONIC, &a);
         const int trc =
-            infer ? infer_run(&inf) : recur_trainer_batch(tr, params, &syn->batch, rng, &st);
+            infer ? infer_run(&inf) : recur_trainer_batch(tr, x.params, &x.syn->batch, x.rng, &st);
         clock_gettime(CLOCK_MONOTONIC, &b);
         if (trc == RECUR_EDIVERGED) {
             rc = RECUR_EXIT_DIVERGED;
@@ -322,18 +276,16 @@ int main_bench(int argc, char *argv[])
     const double med =
         steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
 
-    char cmdline[1024];
-    printf("# recur %s: recur %s\n", RECUR_VERSION,
-           recur_cli_join(cmdline, sizeof cmdline, argc, argv));
+    recur_cli_model_provenance(stdout, argc, argv);
     printf("cell\tinput\thidden\tlayers\tbidirectional\thead\tpool\ttask\toutputs\tT\tB\ttbptt"
            "\toptimizer\tthreads\tsteps\tmedian_ms\tsteps_per_s\ttimesteps_per_s\tshards"
            "\tkernels\tmode\n");
     printf("%s\t%zu\t%zu\t%zu\t%d\t%s\t%s\t%s\t%zu\t%zu\t%zu\t%zu\t%s\t%zu\t%zu\t%.3f\t%.3f\t%.0f"
            "\t%zu\t%s\t%s\n",
-           recur_cell_name(cfg.cell), cfg.input_size, cfg.hidden_size, cfg.num_layers,
-           cfg.bidirectional ? 1 : 0, recur_head_name(cfg.head), recur_pool_name(cfg.pool),
-           recur_task_name(cfg.task), cfg.num_outputs, T, B, tbptt, recur_optim_name(kind), threads,
-           steps, med, 1e3 / med, (double)T * (double)B * 1e3 / med,
+           recur_cell_name(cfg->cell), cfg->input_size, cfg->hidden_size, cfg->num_layers,
+           cfg->bidirectional ? 1 : 0, recur_head_name(cfg->head), recur_pool_name(cfg->pool),
+           recur_task_name(cfg->task), cfg->num_outputs, T, B, tbptt, recur_optim_name(bo.kind),
+           threads, steps, med, 1e3 / med, (double)T * (double)B * 1e3 / med,
            infer ? inf.S : recur_trainer_shards(tr, B), recur_blas_kernels(),
            infer ? "inference" : "train");
     if (skipped > 0) {
@@ -346,9 +298,7 @@ out:
     infer_free(&inf);
     recur_trainer_free(tr);
     recur_optim_free(opt);
-    recur_synth_free(syn);
     free(times);
-    free(params);
-    gsl_rng_free(rng);
+    recur_cli_model_free(&x);
     return rc;
 }

@@ -133,7 +133,7 @@ typedef struct {
     const struct option *longopts; /* its own, then --seed, --output, --help */
     void (*usage)(FILE *fp);
     /* applies option c with argument arg to ctx: 0, or RECUR_EINVAL (logged) */
-    int (*option)(int c, const char *arg, void *ctx);
+    int (*option)(void *ctx, int c, const char *arg);
     void *ctx;
 } ref_cmd_t;
 
@@ -162,7 +162,7 @@ static int ref_parse(const ref_cmd_t *cmd, int argc, char *argv[], unsigned long
             bad_option(c, argv, cmd->sub);
             return RECUR_EXIT_USAGE;
         default:
-            if (cmd->option(c, optarg, cmd->ctx))
+            if (cmd->option(cmd->ctx, c, optarg))
                 return RECUR_EXIT_USAGE;
             break;
         }
@@ -206,7 +206,7 @@ typedef struct {
     double S, rho, rho_a, gamma; /* horizon, spectral radii of W and W - W^T, diffusion */
 } euler_opts_t;
 
-static int euler_option(int c, const char *arg, void *ctx)
+static int euler_option(void *ctx, int c, const char *arg)
 {
     euler_opts_t *o = ctx;
     switch (c) {
@@ -341,7 +341,7 @@ typedef struct {
     size_t nT, H, reps;
 } linear_opts_t;
 
-static int linear_option(int c, const char *arg, void *ctx)
+static int linear_option(void *ctx, int c, const char *arg)
 {
     linear_opts_t *o = ctx;
     switch (c) {

@@ -2,19 +2,16 @@
  * against central finite differences, on a random mixed-length batch; prints a TSV summary and
  * exits non-zero when any gradient disagrees. */
 #include <stdio.h>
-#include <stdlib.h>
-
-#include <gsl/gsl_rng.h>
 
 #include "cli.h"
 #include <recur/engine.h>
 #include <recur/gradcheck.h>
 #include <recur/synth.h>
 
+#include "model_opts.h"
+
 enum {
-    OPT_TBPTT = RECUR_CLI_FIRST_FREE,
-    OPT_SEED,
-    OPT_EPS,
+    OPT_EPS = RECUR_CLI_M_FIRST_FREE,
     OPT_RTOL,
     OPT_ATOL,
     OPT_MAX_CHECKS,
@@ -65,12 +62,41 @@ static void usage(FILE *fp)
             dbl ? "double precision" : "single precision", dbl ? "tight" : "loose");
 }
 
+/* The options of the check itself. */
+typedef struct {
+    recur_gradcheck_opts_t go;
+    recur_synth_opts_t so;
+} check_opts_t;
+
+static int check_option(void *ctx, int c, const char *arg)
+{
+    check_opts_t *o = ctx;
+    switch (c) {
+    case OPT_EPS:
+        return recur_cli_double("--eps", arg, 1e-12, 1.0, &o->go.eps);
+    case OPT_RTOL:
+        return recur_cli_double("--rtol", arg, 0.0, 1e6, &o->go.rtol);
+    case OPT_ATOL:
+        return recur_cli_double("--atol", arg, 0.0, 1e6, &o->go.atol);
+    case OPT_MAX_CHECKS:
+        return recur_cli_size("--max-checks", arg, 0, SIZE_MAX, &o->go.max_checks);
+    case OPT_NO_INPUT:
+        o->go.check_input = false;
+        return 0;
+    case OPT_GAPS:
+        o->so.gaps = true;
+        return 0;
+    case 'v':
+        o->go.verbose = true;
+        return 0;
+    }
+    return RECUR_EINVAL;
+}
+
 int main_gradcheck(int argc, char *argv[])
 {
     static const struct option longopts[] = {
-        RECUR_CLI_ARCH_LONGOPTS,
-        {"tbptt", required_argument, NULL, OPT_TBPTT},
-        {"seed", required_argument, NULL, OPT_SEED},
+        RECUR_CLI_MODEL_LONGOPTS,
         {"eps", required_argument, NULL, OPT_EPS},
         {"rtol", required_argument, NULL, OPT_RTOL},
         {"atol", required_argument, NULL, OPT_ATOL},
@@ -81,111 +107,25 @@ int main_gradcheck(int argc, char *argv[])
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int rc = RECUR_EXIT_USAGE;
-    recur_config_t cfg = {
-        .cell = RECUR_CELL_LSTM,
-        .input_size = 3,
-        .hidden_size = 8,
-        .num_layers = 1,
-        .bidirectional = false,
-        .head = RECUR_HEAD_SEQ,
-        .pool = RECUR_POOL_LAST,
-        .task = RECUR_TASK_CLASSIFY,
-        .num_outputs = 3,
-        .dropout = 0.0,
-    };
-    recur_init_t init = {.orthogonal_hh = false, .forget_bias = 0.0};
-    recur_gradcheck_opts_t go;
-    recur_gradcheck_defaults(&go);
-    go.check_input = true;
-    recur_synth_opts_t so = {.mixed_lengths = true, .gaps = false};
-    size_t T = 7, B = 4;
-    unsigned long seed = 1;
-    gsl_rng *rng = NULL;
-    recur_real *params = NULL; /* flat parameter block, recur_param_count(cfg) */
-    recur_synth_t *syn = NULL;
-
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":T:B:vh", longopts, NULL)) != -1) {
-        const int a = recur_cli_arch_option(c, optarg, &cfg, &init);
-        if (a < 0)
-            goto out;
-        if (a > 0)
-            continue;
-        int bad = 0;
-        switch (c) {
-        case 'T':
-            bad = recur_cli_size("-T", optarg, 1, 1000000, &T);
-            break;
-        case 'B':
-            bad = recur_cli_size("-B", optarg, 1, 1000000, &B);
-            break;
-        case OPT_TBPTT:
-            bad = recur_cli_size("--tbptt", optarg, 0, 1000000, &go.tbptt);
-            break;
-        case OPT_SEED:
-            bad = recur_cli_ulong("--seed", optarg, &seed);
-            break;
-        case OPT_EPS:
-            bad = recur_cli_double("--eps", optarg, 1e-12, 1.0, &go.eps);
-            break;
-        case OPT_RTOL:
-            bad = recur_cli_double("--rtol", optarg, 0.0, 1e6, &go.rtol);
-            break;
-        case OPT_ATOL:
-            bad = recur_cli_double("--atol", optarg, 0.0, 1e6, &go.atol);
-            break;
-        case OPT_MAX_CHECKS:
-            bad = recur_cli_size("--max-checks", optarg, 0, SIZE_MAX, &go.max_checks);
-            break;
-        case OPT_NO_INPUT:
-            go.check_input = false;
-            break;
-        case OPT_GAPS:
-            so.gaps = true;
-            break;
-        case 'v':
-            go.verbose = true;
-            break;
-        case 'h':
-            usage(stdout);
-            rc = RECUR_EXIT_OK;
-            goto out;
-        default:
-            recur_cli_bad_option(c, argv);
-            goto out;
-        }
-        if (bad)
-            goto out;
-    }
-    if (optind < argc) {
-        recur_error("unexpected argument '%s' (see 'recur gradcheck --help')", argv[optind]);
-        goto out;
-    }
-    if (recur_config_validate(&cfg) != 0)
-        goto out;
+    recur_cli_model_opts_t mo;
+    recur_cli_model_defaults(&mo, 3, 8, 3, 7, 4);
+    check_opts_t o = {.so = {.mixed_lengths = true, .gaps = false}};
+    recur_gradcheck_defaults(&o.go);
+    o.go.check_input = true;
+    const recur_cli_model_cmd_t cmd = {"gradcheck", ":T:B:vh", longopts, usage, check_option, &o};
+    int rc = recur_cli_model_parse(&cmd, &mo, argc, argv);
+    if (rc >= 0)
+        return rc;
+    o.go.tbptt = mo.tbptt;
 
     rc = RECUR_EXIT_ERROR;
-    rng = gsl_rng_alloc(gsl_rng_mt19937);
-    params = calloc(recur_param_count(&cfg), sizeof *params);
-    if (!rng || !params) {
-        recur_error("out of memory");
+    recur_cli_model_t x = {0};
+    if (recur_cli_model_make(&mo, &o.so, &x) != 0)
         goto out;
-    }
-    gsl_rng_set(rng, seed);
-    if (recur_param_init(&cfg, &init, params, rng) != 0)
-        goto out;
-    syn = recur_synth_alloc(&cfg, T, B, &so, rng);
-    if (!syn)
-        goto out;
-
     recur_gradcheck_result_t r = {0};
-    if (recur_gradcheck(&cfg, params, &syn->batch, &go, &r) != 0)
+    if (recur_gradcheck(&mo.cfg, x.params, &x.syn->batch, &o.go, &r) != 0)
         goto out;
-    char cmdline[1024];
-    printf("# recur %s: recur %s\n", RECUR_VERSION,
-           recur_cli_join(cmdline, sizeof cmdline, argc, argv));
+    recur_cli_model_provenance(stdout, argc, argv);
     printf("checked\tfailed\tkinks\tmax_abs_err\tmax_rel_err\tworst\n");
     printf("%zu\t%zu\t%zu\t%.3g\t%.3g\t%s\n", r.checked, r.failed, r.kinks, r.max_abs_err,
            r.max_rel_err, r.worst[0] ? r.worst : "-");
@@ -196,8 +136,6 @@ int main_gradcheck(int argc, char *argv[])
     }
     rc = RECUR_EXIT_OK;
 out:
-    recur_synth_free(syn);
-    free(params);
-    gsl_rng_free(rng);
+    recur_cli_model_free(&x);
     return rc;
 }
