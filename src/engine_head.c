@@ -81,6 +81,35 @@ static int row_loss(const recur_engine_t *e, const recur_batch_t *bt, size_t row
     return RECUR_EINVAL;
 }
 
+/* The logits of R rows, e->logits (R, O): the bias added where on[r], 0 elsewhere. With
+ * want_loss the loss terms of the rows that are on (targets at row first + r) are added to
+ * *total and *terms, their unnormalised gradient written to e->dlogits (R, O; 0 elsewhere). */
+static int rows_loss(recur_engine_t *e, size_t R, const unsigned char *on, size_t first,
+                     const recur_real *bias, bool want_loss, double *total, size_t *terms)
+{
+    const size_t O = e->O;
+    memset(e->dlogits, 0, R * O * sizeof *e->dlogits);
+    for (size_t r = 0; r < R; r++) {
+        recur_real *z = e->logits + r * O;
+        if (!on[r]) {
+            memset(z, 0, O * sizeof *z);
+            continue;
+        }
+        for (size_t k = 0; k < O; k++)
+            z[k] += bias[k];
+        if (!want_loss)
+            continue;
+        double lr;
+        size_t nt;
+        int rc = row_loss(e, e->b, first + r, z, e->dlogits + r * O, &lr, &nt);
+        if (rc)
+            return rc;
+        *total += lr;
+        *terms += nt;
+    }
+    return 0;
+}
+
 int recur_engine_head_forward(recur_engine_t *e, const recur_real *params, size_t Tw, size_t B,
                               const unsigned char *mask, bool want_loss, double *loss,
                               size_t *n_terms)
@@ -89,31 +118,14 @@ int recur_engine_head_forward(recur_engine_t *e, const recur_real *params, size_
     const recur_tensor_t *tw = head_weight(e);
     const recur_real *W = params + tw[0].offset, *bias = params + tw[1].offset; /* (O, DH), (O) */
     const recur_real *Y = e->y[top];
-    const recur_batch_t *bt = e->b;
     double total = 0;
     size_t terms = 0;
 
     if (e->cfg.head == RECUR_HEAD_STEP) {
         recur_gemm(false, true, Tw * B, O, DH, 1, Y, DH, W, DH, 0, e->logits, O);
-        memset(e->dlogits, 0, Tw * B * O * sizeof *e->dlogits);
-        for (size_t r = 0; r < Tw * B; r++) {
-            recur_real *z = e->logits + r * O;
-            if (!mask[r]) {
-                memset(z, 0, O * sizeof *z);
-                continue;
-            }
-            for (size_t k = 0; k < O; k++)
-                z[k] += bias[k];
-            if (!want_loss)
-                continue;
-            double lr;
-            size_t nt;
-            int rc = row_loss(e, bt, e->t0 * B + r, z, e->dlogits + r * O, &lr, &nt);
-            if (rc)
-                return rc;
-            total += lr;
-            terms += nt;
-        }
+        const int rc = rows_loss(e, Tw * B, mask, e->t0 * B, bias, want_loss, &total, &terms);
+        if (rc)
+            return rc;
     } else {
         /* pooled feature of each sequence whose last valid step lies in this window */
         const bool last = e->cfg.pool == RECUR_POOL_LAST;
@@ -142,7 +154,6 @@ int recur_engine_head_forward(recur_engine_t *e, const recur_real *params, size_
                 e->acc_n[b]++;
             }
         memset(e->logits, 0, B * O * sizeof *e->logits);
-        memset(e->dlogits, 0, B * O * sizeof *e->dlogits);
         for (size_t b = 0; b < B; b++) {
             const size_t lt = e->last[b];
             e->term[b] = lt != SIZE_MAX && lt >= e->t0 && lt < e->t0 + Tw;
@@ -163,24 +174,9 @@ int recur_engine_head_forward(recur_engine_t *e, const recur_real *params, size_
             }
         }
         recur_gemm(false, true, B, O, DH, 1, e->pooled, DH, W, DH, 0, e->logits, O);
-        for (size_t b = 0; b < B; b++) {
-            recur_real *z = e->logits + b * O;
-            if (!e->term[b]) {
-                memset(z, 0, O * sizeof *z);
-                continue;
-            }
-            for (size_t k = 0; k < O; k++)
-                z[k] += bias[k];
-            if (!want_loss)
-                continue;
-            double lr;
-            size_t nt;
-            int rc = row_loss(e, bt, b, z, e->dlogits + b * O, &lr, &nt);
-            if (rc)
-                return rc;
-            total += lr;
-            terms += nt;
-        }
+        const int rc = rows_loss(e, B, e->term, 0, bias, want_loss, &total, &terms);
+        if (rc)
+            return rc;
     }
     /* mean over the terms of this window (the gradient is scaled in backward) */
     if (terms > 0)
