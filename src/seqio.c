@@ -218,9 +218,17 @@ size_t recur_seqio_clean_bases(char *s, size_t n, unsigned char *bad, size_t *po
 recur_seqreader_t *recur_seqio_reader_new(recur_seqio_source_t kind, const char *path,
                                           const recur_seqopts_t *o)
 {
+    static const char *const reader[] = {[RECUR_SEQIO_FASTX] = "FASTA reader",
+                                         [RECUR_SEQIO_BED] = "BED reader",
+                                         [RECUR_SEQIO_BAM] = "SAM/BAM/CRAM reader"};
+    char f[RECUR_SEQIO_SHOWN];
+    if (!path) {
+        recur_error("%s: no file name", reader[kind]);
+        return NULL;
+    }
     recur_seqreader_t *r = calloc(1, sizeof *r);
     if (!r)
-        return NULL;
+        goto nomem;
     r->kind = kind;
     r->path = strdup(path);
     r->label = (o && o->label) ? strdup(o->label) : NULL;
@@ -231,9 +239,12 @@ recur_seqreader_t *recur_seqio_reader_new(recur_seqio_source_t kind, const char 
         free(r->path);
         free(r->label);
         free(r);
-        return NULL;
+        goto nomem;
     }
     return r;
+nomem:
+    recur_error("%s: out of memory", recur_seqio_shown_file(path, f));
+    return NULL;
 }
 
 void recur_seqreader_close(recur_seqreader_t *r)
@@ -308,17 +319,10 @@ BGZF *recur_seqio_open_bgzf(const char *path, int threads)
 recur_seqreader_t *recur_seqreader_fasta(const char *path, const recur_seqopts_t *opts)
 {
     const enum htsLogLevel lv = recur_seqio_quiet();
-    recur_seqreader_t *r = NULL;
     char f[RECUR_SEQIO_SHOWN];
-    if (!path) {
-        recur_error("FASTA reader: no file name");
+    recur_seqreader_t *r = recur_seqio_reader_new(RECUR_SEQIO_FASTX, path, opts);
+    if (!r)
         goto done;
-    }
-    r = recur_seqio_reader_new(RECUR_SEQIO_FASTX, path, opts);
-    if (!r) {
-        recur_error("%s: out of memory", recur_seqio_shown_file(path, f));
-        goto done;
-    }
     r->fp = recur_seqio_open_bgzf(path, opts ? opts->threads : 0);
     if (!r->fp)
         goto fail;

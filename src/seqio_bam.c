@@ -81,17 +81,10 @@ done:
 recur_seqreader_t *recur_seqreader_bam(const char *path, const recur_seqopts_t *opts)
 {
     const enum htsLogLevel lv = recur_seqio_quiet();
-    recur_seqreader_t *r = NULL;
     char f[RECUR_SEQIO_SHOWN], g[RECUR_SEQIO_SHOWN];
-    if (!path) {
-        recur_error("SAM/BAM/CRAM reader: no file name");
+    recur_seqreader_t *r = recur_seqio_reader_new(RECUR_SEQIO_BAM, path, opts);
+    if (!r)
         goto done;
-    }
-    r = recur_seqio_reader_new(RECUR_SEQIO_BAM, path, opts);
-    if (!r) {
-        recur_error("%s: out of memory", recur_seqio_shown_file(path, f));
-        goto done;
-    }
     r->min_mapq = opts ? opts->min_mapq : 0;
     r->require = opts ? opts->require_flags : 0;
     r->exclude = opts ? opts->exclude_flags : RECUR_SEQIO_DEFAULT_EXCLUDE;

@@ -17,17 +17,10 @@
 recur_seqreader_t *recur_seqreader_bed(const char *bed, const recur_seqopts_t *opts)
 {
     const enum htsLogLevel lv = recur_seqio_quiet();
-    recur_seqreader_t *r = NULL;
     char f[RECUR_SEQIO_SHOWN], g[RECUR_SEQIO_SHOWN];
-    if (!bed) {
-        recur_error("BED reader: no file name");
+    recur_seqreader_t *r = recur_seqio_reader_new(RECUR_SEQIO_BED, bed, opts);
+    if (!r)
         goto done;
-    }
-    r = recur_seqio_reader_new(RECUR_SEQIO_BED, bed, opts);
-    if (!r) {
-        recur_error("%s: out of memory", recur_seqio_shown_file(bed, f));
-        goto done;
-    }
     if (!opts || !opts->ref) {
         recur_error("%s: BED intervals need a reference FASTA (--ref)",
                     recur_seqio_shown_file(bed, f));

@@ -61,8 +61,8 @@ struct recur_seqreader {
     char tagval[32]; /* integer or character tag value as text */
 };
 
-/* Allocates a reader of the kind for path with opts' label and record limit; NULL when out of
- * memory (not logged). Free with recur_seqreader_close(). */
+/* Allocates a reader of the kind for path with opts' label and record limit. NULL (logged) when
+ * path is NULL or memory runs out. Free with recur_seqreader_close(). */
 recur_seqreader_t *recur_seqio_reader_new(recur_seqio_source_t kind, const char *path,
                                           const recur_seqopts_t *o);
 
