@@ -292,7 +292,10 @@ static int epoch_order(recur_fit_t *f)
 static int epoch_start(recur_fit_t *f)
 {
     const bool here = f->resume_mid && f->epoch == f->resume_epoch;
-    if (here) {
+    /* a checkpoint taken before the epoch's first batch holds the epoch's starting generator
+     * itself: the order is drawn from it as in any epoch, and the batches go on from there */
+    const bool redraw = here && f->resume_batch > 0;
+    if (redraw) {
         gsl_rng_memcpy(f->saved_rng, f->rng);
         gsl_rng_memcpy(f->rng, f->ep_rng);
     }
@@ -302,7 +305,8 @@ static int epoch_start(recur_fit_t *f)
     memset(&f->e, 0, sizeof f->e);
     f->batch = 0;
     if (here) {
-        gsl_rng_memcpy(f->rng, f->saved_rng);
+        if (redraw)
+            gsl_rng_memcpy(f->rng, f->saved_rng);
         f->e = f->resume_sums;
         f->resume_mid = false;
         if (f->resume_batch > f->n_batches) {
