@@ -51,12 +51,24 @@ static int on_update(void *ctx, const recur_update_info_t *u)
     return f->o.on_update(f->o.on_update_ctx, &fu);
 }
 
+/* Whether rows[0..n-1] are all rows of ds. */
+static bool rows_of(const size_t *rows, size_t n, const recur_dataset_t *ds)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] >= ds->N)
+            return false;
+    return true;
+}
+
 static int check_opts(const recur_config_t *cfg, const recur_fit_opts_t *o,
                       const recur_fit_data_t *d)
 {
     const char *why = NULL;
     if (!d->train || (d->n_train && !d->train_rows) || (d->val && d->n_val && !d->val_rows))
         why = "no training data";
+    else if (!rows_of(d->train_rows, d->n_train, d->train) ||
+             (d->val && !rows_of(d->val_rows, d->n_val, d->val)))
+        why = "a row index past the end of its dataset";
     else if (o->batch_size == 0)
         why = "the batch size must be at least 1";
     else if (o->train.on_update)
@@ -292,7 +304,10 @@ static int epoch_order(recur_fit_t *f)
 static int epoch_start(recur_fit_t *f)
 {
     const bool here = f->resume_mid && f->epoch == f->resume_epoch;
-    if (here) {
+    /* a checkpoint taken before the epoch's first batch holds the epoch's starting generator
+     * itself: the order is drawn from it as in any epoch, and the batches go on from there */
+    const bool redraw = here && f->resume_batch > 0;
+    if (redraw) {
         gsl_rng_memcpy(f->saved_rng, f->rng);
         gsl_rng_memcpy(f->rng, f->ep_rng);
     }
@@ -302,7 +317,8 @@ static int epoch_start(recur_fit_t *f)
     memset(&f->e, 0, sizeof f->e);
     f->batch = 0;
     if (here) {
-        gsl_rng_memcpy(f->rng, f->saved_rng);
+        if (redraw)
+            gsl_rng_memcpy(f->rng, f->saved_rng);
         f->e = f->resume_sums;
         f->resume_mid = false;
         if (f->resume_batch > f->n_batches) {

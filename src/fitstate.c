@@ -280,7 +280,11 @@ static int get_cursor(recur_fit_t *f, const recur_model_t *m, const recur_train_
     f->resume_epoch = f->epoch;
     f->resume_batch = (size_t)b[0];
     sums_unpack(a, &f->resume_sums);
-    return get_best(f, m, ts, bs, path);
+    if ((rc = get_best(f, m, ts, bs, path)) != 0)
+        return rc;
+    /* a checkpoint taken after the epoch whose end ran out of patience: the run is over */
+    f->stopped = f->vds && f->o.patience && f->since_best >= f->o.patience;
+    return 0;
 }
 
 static bool same_arch(const recur_config_t *a, const recur_config_t *b)
