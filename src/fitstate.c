@@ -252,6 +252,24 @@ static int get_best(recur_fit_t *f, const recur_model_t *m, const recur_train_st
     return rc;
 }
 
+/* A count as a checkpoint stores it: a whole number that a size_t holds exactly. */
+static bool whole(double x)
+{
+    return x >= 0 && x <= 9007199254740992.0 && x == floor(x);
+}
+
+/* The counts among the position's numbers are whole (a damaged file is refused, not cast). */
+static bool counts_ok(const double *e, const double *b, const double *a, const double *bs)
+{
+    static const int acc_counts[] = {1, 2, 3, 4, 7, 8, 9, 10}, best_counts[] = {1, 2, 3, 4, 5, 6};
+    bool ok = whole(e[0]) && e[0] >= 1 && whole(b[0]);
+    for (size_t i = 0; ok && i < sizeof acc_counts / sizeof *acc_counts; i++)
+        ok = whole(a[acc_counts[i]]);
+    for (size_t i = 0; ok && i < sizeof best_counts / sizeof *best_counts; i++)
+        ok = whole(bs[best_counts[i]]);
+    return ok;
+}
+
 /* Where inside an epoch the checkpoint was taken; a model without a position finished. */
 static int get_cursor(recur_fit_t *f, const recur_model_t *m, const recur_train_state_t *ts,
                       const char *path)
@@ -266,8 +284,8 @@ static int get_cursor(recur_fit_t *f, const recur_model_t *m, const recur_train_
         f->epochs_run = (size_t)ts->epoch;
         return 0;
     }
-    if (!b || !a || !bs || n1 != 1 || n2 != 1 || n4 != SUMS_N || n5 != BEST_N || !(e[0] >= 1) ||
-        !(b[0] >= 0)) {
+    if (!b || !a || !bs || n1 != 1 || n2 != 1 || n4 != SUMS_N || n5 != BEST_N ||
+        !counts_ok(e, b, a, bs)) {
         recur_error("%s: the checkpoint's position is incomplete or damaged", path);
         return RECUR_EFORMAT;
     }

@@ -1363,6 +1363,22 @@ START_TEST(test_restore_refusals)
     damaged_list_gives(m, &c, "resume_batch", two, 2, tmp.path);
     damaged_list_gives(m, &c, "resume_acc", three, 3, tmp.path);
     damaged_list_gives(m, &c, "resume_best", three, 3, tmp.path);
+    /* counts that are not whole numbers a size_t holds: refused, not cast */
+    const double half = 1.5, huge = 1e300;
+    damaged_list_gives(m, &c, "resume_batch", &half, 1, tmp.path);
+    damaged_list_gives(m, &c, "resume_epoch", &huge, 1, tmp.path);
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "resume_best" : "resume_acc";
+        size_t n;
+        const double *v = recur_model_numbers(m, key, &n);
+        ck_assert_ptr_nonnull(v);
+        double *bad = malloc(n * sizeof *bad);
+        ck_assert_ptr_nonnull(bad);
+        memcpy(bad, v, n * sizeof *bad);
+        bad[1] = -1; /* terms, or epochs since the best */
+        damaged_list_gives(m, &c, key, bad, n, tmp.path);
+        free(bad);
+    }
     damaged_list_gives(m, &c, "resume_epoch_rng", three, 3, tmp.path);
     damaged_list_gives(m, &c, "resume_best_rng", three, 3, tmp.path);
     damaged_list_gives(m, &c, "resume_best_m", three, 3, tmp.path);
