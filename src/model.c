@@ -1,20 +1,17 @@
 /* model.c - the model: configuration, flat parameters, provenance, encoding metadata and optional
  * training state, and its HDF5 file (DESIGN.md "Model file"), written atomically (temporary file,
  * flush, fsync, rename) and read back with every attribute, shape and value validated first. */
-#include <errno.h>
-#include <fcntl.h>
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
 #include <recur/model.h>
+
+#include "h5util.h"
 
 #if RECUR_REAL_IS_DOUBLE
 #define REAL_H5 H5T_NATIVE_DOUBLE
@@ -28,7 +25,6 @@
  * storage behind them). */
 #define META_MAX_ELEMS ((size_t)1 << 24) /* elements of one metadata list */
 #define STR_MAX_BYTES ((size_t)1 << 20)  /* one fixed-length string */
-#define ATTR_MAX_BYTES ((size_t)1 << 28) /* one string attribute */
 #define RNG_MAX_BYTES ((size_t)1 << 20)  /* /train/rng_state */
 #define CARRY_MAX ((size_t)1 << 28)      /* /train/carry elements */
 #define KEY_MAX 255                      /* metadata key length */
@@ -437,260 +433,38 @@ const recur_train_state_t *recur_model_train_state(const recur_model_t *m)
     return m->has_train ? &m->train : NULL;
 }
 
-/* ---- Errors: the first problem found, logged once as "<path>: <message>" --------------- */
-
-typedef struct {
-    char msg[768];
-    bool set;
-} ctx_t;
-
-static int fail(ctx_t *c, int rc, const char *fmt, ...) RECUR_PRINTF(3, 4);
-static int fail(ctx_t *c, int rc, const char *fmt, ...)
-{
-    if (!c->set) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-        va_end(ap);
-        c->set = true;
-    }
-    return rc;
-}
-
-/* The innermost HDF5 error description, on one line; a system error as strerror() gives it. */
-static herr_t h5_innermost(unsigned n, const H5E_error2_t *e, void *data)
-{
-    char *out = data;
-    if (n != 0 || !e->desc || !*e->desc)
-        return 0;
-    const char *en = strstr(e->desc, "errno = ");
-    const char *colon = strchr(e->desc, ':');
-    if (en && colon)
-        snprintf(out, 160, "%.*s: %s", (int)(colon - e->desc), e->desc, strerror(atoi(en + 8)));
-    else
-        snprintf(out, 160, "%s", e->desc);
-    for (; *out; out++)
-        if (*out == '\n' || *out == '\r' || *out == '\t')
-            *out = ' ';
-    return 0;
-}
-
-/* Like fail(), with the innermost message of HDF5's error stack appended. */
-static int fail_h5(ctx_t *c, int rc, const char *fmt, ...) RECUR_PRINTF(3, 4);
-static int fail_h5(ctx_t *c, int rc, const char *fmt, ...)
-{
-    if (!c->set) {
-        char why[160] = "";
-        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_innermost, why);
-        H5Eclear2(H5E_DEFAULT);
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-        va_end(ap);
-        if (*why && k >= 0 && (size_t)k < sizeof c->msg)
-            snprintf(c->msg + k, sizeof c->msg - (size_t)k, " (HDF5: %s)", why);
-        c->set = true;
-    }
-    return rc;
-}
-
-/* Access properties shared by load and save: H5Fclose fails rather than lingering when an
- * object is still open (a bug, surfaced by the tests); file locks are used where the file
- * system has them (HPC file systems often do not). */
-static hid_t file_access(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0)
-        return -1;
-    if (H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
-    if (H5Pset_file_locking(fapl, 1, 1) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
-    return fapl;
-}
-
 /* ---- Writing ------------------------------------------------------------------------------- */
-
-static bool is_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return false;
-    return true;
-}
-
-/* Fixed-length, NUL-terminated string type holding len characters. */
-static hid_t str_type(size_t len, bool ascii)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return -1;
-    if (H5Tset_size(t, len + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
-        H5Tset_cset(t, ascii ? H5T_CSET_ASCII : H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-/* Attribute where/name of loc: scalar, or 1-D of n elements; buf in memory type mtype. */
-static int put_attr(ctx_t *c, hid_t loc, const char *where, const char *name, hid_t ftype,
-                    hid_t mtype, bool scalar, size_t n, const void *buf)
-{
-    int rc = RECUR_EIO;
-    hsize_t dim = n;
-    hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
-    if (sp < 0)
-        return fail_h5(c, rc, "cannot write attribute %s/%s", where, name);
-    hid_t a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) {
-        fail_h5(c, rc, "cannot write attribute %s/%s", where, name);
-        goto close_space;
-    }
-    if (H5Awrite(a, mtype, buf) >= 0)
-        rc = 0;
-    else
-        fail_h5(c, rc, "cannot write attribute %s/%s", where, name);
-    if (H5Aclose(a) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot write attribute %s/%s", where, name);
-close_space:
-    H5Sclose(sp);
-    return rc;
-}
-
-static int put_str(ctx_t *c, hid_t loc, const char *where, const char *name, const char *s)
-{
-    hid_t t = str_type(strlen(s), is_ascii(s));
-    if (t < 0)
-        return fail_h5(c, RECUR_EIO, "cannot make a string type");
-    int rc = put_attr(c, loc, where, name, t, t, true, 1, s);
-    H5Tclose(t);
-    return rc;
-}
-
-static int put_strs(ctx_t *c, hid_t loc, const char *where, const char *name, const char *const *s,
-                    size_t n)
-{
-    size_t len = 0, bytes;
-    bool ascii = true;
-    for (size_t i = 0; i < n; i++) {
-        const size_t k = strlen(s[i]);
-        len = k > len ? k : len;
-        ascii = ascii && is_ascii(s[i]);
-    }
-    if (!recur_mul_ok(n, len + 1, &bytes))
-        return fail(c, RECUR_EINVAL, "string list %s/%s is too large", where, name);
-    char *buf = calloc(bytes ? bytes : 1, 1); /* (n, len + 1) */
-    if (!buf)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        memcpy(buf + i * (len + 1), s[i], strlen(s[i]));
-    int rc = RECUR_EIO;
-    hid_t t = str_type(len, ascii);
-    if (t < 0) {
-        fail_h5(c, rc, "cannot make a string type");
-        goto free_buf;
-    }
-    rc = put_attr(c, loc, where, name, t, t, false, n, buf);
-    H5Tclose(t);
-free_buf:
-    free(buf);
-    return rc;
-}
-
-static int put_i64(ctx_t *c, hid_t loc, const char *where, const char *name, int64_t v)
-{
-    return put_attr(c, loc, where, name, H5T_STD_I64LE, H5T_NATIVE_INT64, true, 1, &v);
-}
-
-static int put_i32(ctx_t *c, hid_t loc, const char *where, const char *name, int32_t v)
-{
-    return put_attr(c, loc, where, name, H5T_STD_I32LE, H5T_NATIVE_INT32, true, 1, &v);
-}
-
-static int put_u64(ctx_t *c, hid_t loc, const char *where, const char *name, uint64_t v)
-{
-    return put_attr(c, loc, where, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, true, 1, &v);
-}
 
 /* Float32 dataset where/name of loc with shape dims[0..rank-1], from x (converted in the double
  * build; values were checked to be finite in float32 beforehand). */
-static int put_real_dataset(ctx_t *c, hid_t loc, const char *where, const char *name, size_t rank,
-                            const size_t *dims, const recur_real *x)
+static int put_real_dataset(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name,
+                            size_t rank, const size_t *dims, const recur_real *x)
 {
     hsize_t hd[2];
     for (size_t i = 0; i < rank; i++)
         hd[i] = dims[i];
-    int rc = RECUR_EIO;
     float *buf = NULL; /* (numel) float32 copy, double build only */
     const float *src;
 #if RECUR_REAL_IS_DOUBLE
     const size_t n = rank == 1 ? dims[0] : dims[0] * dims[1];
     if (!(buf = malloc((n ? n : 1) * sizeof *buf)))
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
         buf[i] = (float)x[i];
     src = buf;
 #else
     src = x;
 #endif
-    hid_t sp = H5Screate_simple((int)rank, hd, NULL);
-    if (sp < 0) {
-        fail_h5(c, rc, "cannot write %s/%s", where, name);
-        goto free_buf;
-    }
-    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0) {
-        fail_h5(c, rc, "cannot write %s/%s", where, name);
-        goto close_space;
-    }
-    if (H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, src) >= 0)
-        rc = 0;
-    else
-        fail_h5(c, rc, "cannot write %s/%s", where, name);
-    if (H5Dclose(d) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot write %s/%s", where, name);
-close_space:
-    H5Sclose(sp);
-free_buf:
+    const int rc = recur_h5_put_dataset(c, loc, where, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                        (int)rank, hd, H5P_DEFAULT, src);
     free(buf);
-    return rc;
-}
-
-static int put_bytes_dataset(ctx_t *c, hid_t loc, const char *where, const char *name,
-                             const void *x, size_t n)
-{
-    int rc = RECUR_EIO;
-    hsize_t dim = n;
-    hid_t sp = H5Screate_simple(1, &dim, NULL);
-    if (sp < 0)
-        return fail_h5(c, rc, "cannot write %s/%s", where, name);
-    hid_t d = H5Dcreate2(loc, name, H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0) {
-        fail_h5(c, rc, "cannot write %s/%s", where, name);
-        goto close_space;
-    }
-    if (H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0)
-        rc = 0;
-    else
-        fail_h5(c, rc, "cannot write %s/%s", where, name);
-    if (H5Dclose(d) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot write %s/%s", where, name);
-close_space:
-    H5Sclose(sp);
     return rc;
 }
 
 /* Creates group name of f, or records why not. With track_order, the group's attributes keep
  * their creation order, which also gives it the object header that stores large attributes (a
  * long class list) densely instead of failing beyond 64 kB. */
-static hid_t make_group(ctx_t *c, hid_t f, const char *name, bool track_order)
+static hid_t make_group(recur_h5_ctx_t *c, hid_t f, const char *name, bool track_order)
 {
     hid_t g = -1, gcpl = H5Pcreate(H5P_GROUP_CREATE);
     if (gcpl >= 0 &&
@@ -698,65 +472,68 @@ static hid_t make_group(ctx_t *c, hid_t f, const char *name, bool track_order)
          H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) >= 0))
         g = H5Gcreate2(f, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
     if (g < 0)
-        fail_h5(c, RECUR_EIO, "cannot create group /%s", name);
+        recur_h5_fail_h5(c, RECUR_EIO, "cannot create group /%s", name);
     if (gcpl >= 0)
         H5Pclose(gcpl);
     return g;
 }
 
-static int write_root(ctx_t *c, hid_t f, const recur_model_t *m)
+static int write_root(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m)
 {
-    int rc = put_str(c, f, "", "format", RECUR_MODEL_FORMAT);
+    const recur_h5_str_t k = RECUR_H5_STR_FIXED;
+    int rc = recur_h5_put_str(c, f, "", "format", RECUR_MODEL_FORMAT, k);
     if (rc == 0)
-        rc = put_i32(c, f, "", "format_version", RECUR_MODEL_FORMAT_VERSION);
+        rc = recur_h5_put_i32(c, f, "", "format_version", RECUR_MODEL_FORMAT_VERSION);
     if (rc == 0)
-        rc = put_str(c, f, "", "recur_version", RECUR_VERSION);
+        rc = recur_h5_put_str(c, f, "", "recur_version", RECUR_VERSION, k);
     if (rc == 0)
-        rc = put_str(c, f, "", "command_line", m->cmdline ? m->cmdline : "");
+        rc = recur_h5_put_str(c, f, "", "command_line", m->cmdline ? m->cmdline : "", k);
     return rc;
 }
 
-static int write_config(ctx_t *c, hid_t f, const recur_model_t *m)
+static int write_config(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m)
 {
     const recur_config_t *cfg = &m->cfg;
     const char *w = "/config";
+    const recur_h5_str_t k = RECUR_H5_STR_FIXED;
     hid_t g = make_group(c, f, "config", true);
     if (g < 0)
         return RECUR_EIO;
-    int rc = put_str(c, g, w, "task", recur_task_name(cfg->task));
+    int rc = recur_h5_put_str(c, g, w, "task", recur_task_name(cfg->task), k);
     if (rc == 0)
-        rc = put_str(c, g, w, "cell", recur_cell_name(cfg->cell));
+        rc = recur_h5_put_str(c, g, w, "cell", recur_cell_name(cfg->cell), k);
     if (rc == 0)
-        rc = put_i64(c, g, w, "input_size", (int64_t)cfg->input_size);
+        rc = recur_h5_put_i64(c, g, w, "input_size", (int64_t)cfg->input_size);
     if (rc == 0)
-        rc = put_i64(c, g, w, "hidden_size", (int64_t)cfg->hidden_size);
+        rc = recur_h5_put_i64(c, g, w, "hidden_size", (int64_t)cfg->hidden_size);
     if (rc == 0)
-        rc = put_i64(c, g, w, "num_layers", (int64_t)cfg->num_layers);
+        rc = recur_h5_put_i64(c, g, w, "num_layers", (int64_t)cfg->num_layers);
     if (rc == 0)
-        rc = put_i64(c, g, w, "num_outputs", (int64_t)cfg->num_outputs);
+        rc = recur_h5_put_i64(c, g, w, "num_outputs", (int64_t)cfg->num_outputs);
     if (rc == 0)
-        rc = put_i32(c, g, w, "bidirectional", cfg->bidirectional ? 1 : 0);
+        rc = recur_h5_put_i32(c, g, w, "bidirectional", cfg->bidirectional ? 1 : 0);
     if (rc == 0)
-        rc = put_str(c, g, w, "head", recur_head_name(cfg->head));
+        rc = recur_h5_put_str(c, g, w, "head", recur_head_name(cfg->head), k);
     if (rc == 0)
-        rc = put_str(c, g, w, "pool", recur_pool_name(cfg->pool));
+        rc = recur_h5_put_str(c, g, w, "pool", recur_pool_name(cfg->pool), k);
     if (rc == 0)
-        rc =
-            put_attr(c, g, w, "dropout", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true, 1, &cfg->dropout);
+        rc = recur_h5_put_attr(c, g, w, "dropout", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true, 1,
+                               &cfg->dropout);
     for (size_t i = 0; rc == 0 && i < m->n_meta; i++) {
         const meta_t *e = &m->meta[i];
         if (e->strings)
-            rc = put_strs(c, g, w, e->key, (const char *const *)e->s, e->n);
+            rc = recur_h5_put_strs(c, g, w, e->key, (const char *const *)e->s, e->n);
         else
-            rc = put_attr(c, g, w, e->key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, false, e->n, e->x);
+            rc = recur_h5_put_attr(c, g, w, e->key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, false, e->n,
+                                   e->x);
     }
     if (H5Gclose(g) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot close /config");
+        rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot close /config");
     return rc;
 }
 
-static int write_weights(ctx_t *c, hid_t f, const recur_model_t *m, const recur_tensor_t *tab,
-                         size_t nt)
+static int write_weights(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m,
+                         const recur_tensor_t *tab, size_t nt)
 {
     hid_t g = make_group(c, f, "weights", false);
     if (g < 0)
@@ -766,52 +543,56 @@ static int write_weights(ctx_t *c, hid_t f, const recur_model_t *m, const recur_
         rc = put_real_dataset(c, g, "/weights", tab[k].name, tab[k].rank, tab[k].dims,
                               m->params + tab[k].offset);
     if (H5Gclose(g) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot close /weights");
+        rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot close /weights");
     return rc;
 }
 
-static int write_train(ctx_t *c, hid_t f, const recur_model_t *m)
+static int write_train(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m)
 {
     const recur_train_state_t *s = &m->train;
     const char *w = "/train";
+    const recur_h5_str_t k = RECUR_H5_STR_FIXED;
     hid_t g = make_group(c, f, "train", false);
     if (g < 0)
         return RECUR_EIO;
-    int rc = put_str(c, g, w, "optimizer", s->optimizer);
+    int rc = recur_h5_put_str(c, g, w, "optimizer", s->optimizer, k);
     if (rc == 0)
-        rc = put_u64(c, g, w, "step", s->step);
+        rc = recur_h5_put_u64(c, g, w, "step", s->step);
     if (rc == 0)
-        rc = put_u64(c, g, w, "skipped", s->skipped);
+        rc = recur_h5_put_u64(c, g, w, "skipped", s->skipped);
     if (rc == 0)
-        rc = put_u64(c, g, w, "epoch", s->epoch);
+        rc = recur_h5_put_u64(c, g, w, "epoch", s->epoch);
     if (rc == 0)
-        rc = put_u64(c, g, w, "cursor", s->cursor);
+        rc = recur_h5_put_u64(c, g, w, "cursor", s->cursor);
     if (rc == 0)
-        rc = put_str(c, g, w, "rng_name", s->rng_name);
+        rc = recur_h5_put_str(c, g, w, "rng_name", s->rng_name, k);
     if (rc == 0)
         rc = put_real_dataset(c, g, w, "m", 1, &m->n_params, s->m);
     if (rc == 0 && s->v)
         rc = put_real_dataset(c, g, w, "v", 1, &m->n_params, s->v);
     if (rc == 0 && s->best)
         rc = put_real_dataset(c, g, w, "best", 1, &m->n_params, s->best);
+    const hsize_t rng_dim = s->rng_size;
     if (rc == 0 && s->rng_size)
-        rc = put_bytes_dataset(c, g, w, "rng_state", s->rng_state, s->rng_size);
+        rc = recur_h5_put_dataset(c, g, w, "rng_state", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &rng_dim,
+                                  H5P_DEFAULT, s->rng_state);
     if (rc == 0 && s->carry_size)
         rc = put_real_dataset(c, g, w, "carry", 1, &s->carry_size, s->carry);
     if (H5Gclose(g) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot close /train");
+        rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot close /train");
     return rc;
 }
 
 /* Everything written as float32 must be finite there: the loader refuses anything else. */
-static int check_saveable(ctx_t *c, const recur_model_t *m, const recur_tensor_t *tab, size_t nt)
+static int check_saveable(recur_h5_ctx_t *c, const recur_model_t *m, const recur_tensor_t *tab,
+                          size_t nt)
 {
     for (size_t k = 0; k < nt; k++) {
         const size_t i = first_unstorable(m->params + tab[k].offset, tab[k].numel);
         if (i < tab[k].numel)
-            return fail(c, RECUR_ENONFINITE,
-                        "refusing to save: %s has a non-finite value at element %zu", tab[k].name,
-                        i);
+            return recur_h5_fail(c, RECUR_ENONFINITE,
+                                 "refusing to save: %s has a non-finite value at element %zu",
+                                 tab[k].name, i);
     }
     if (!m->has_train)
         return 0;
@@ -826,52 +607,12 @@ static int check_saveable(ctx_t *c, const recur_model_t *m, const recur_tensor_t
     for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++) {
         const size_t i = arr[k].n ? first_unstorable(arr[k].x, arr[k].n) : 0;
         if (i < arr[k].n)
-            return fail(c, RECUR_ENONFINITE,
-                        "refusing to save: training state %s has a non-finite value at element %zu",
-                        arr[k].name, i);
+            return recur_h5_fail(
+                c, RECUR_ENONFINITE,
+                "refusing to save: training state %s has a non-finite value at element %zu",
+                arr[k].name, i);
     }
     return 0;
-}
-
-/* Writes all of buf to fd, or -1 with errno set. */
-static int write_all(int fd, const unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        const ssize_t k = write(fd, buf, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -1;
-        if (k == 0) {
-            errno = EIO;
-            return -1;
-        }
-        buf += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Makes the rename durable; best effort (some file systems refuse fsync on directories). */
-static void fsync_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return;
-    char *slash = strrchr(dir, '/');
-    const char *d = dir;
-    if (!slash)
-        d = ".";
-    else if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
 }
 
 /* Rough size of the file, so that the in-memory image grows in one or two steps. */
@@ -892,47 +633,23 @@ static size_t image_estimate(const recur_model_t *m)
     return bytes < SIZE_MAX / 4 ? bytes + ((size_t)1 << 20) : SIZE_MAX / 4;
 }
 
-/* The whole file as an image in memory (HDF5's core driver, no backing store): HDF5 never touches
- * the disk, so an I/O error cannot leave it with a half-closed file (HDF5 1.10 crashes at exit
- * after an H5Fclose that failed to flush), and the disk write below reports errno. */
-static int build_image(ctx_t *c, const recur_model_t *m, const char *path,
-                       const recur_tensor_t *tab, size_t nt, unsigned char **image, size_t *size)
+/* What fill_model() writes: the model and its tensor table. */
+typedef struct {
+    const recur_model_t *m;
+    const recur_tensor_t *tab; /* (nt) */
+    size_t nt;
+} save_arg_t;
+
+static int fill_model(recur_h5_ctx_t *c, hid_t f, const void *arg)
 {
-    int rc = RECUR_EIO;
-    hid_t fapl = file_access(), f = -1;
-    /* The default (earliest) format bounds: HDF5 1.10's H5Fget_file_image leaves a stale
-     * checksum in the newer superblocks. */
-    if (fapl < 0 || H5Pset_fapl_core(fapl, image_estimate(m), 0) < 0) {
-        fail_h5(c, rc, "cannot make HDF5 file properties");
-        goto close_fapl;
-    }
-    if ((f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-        fail_h5(c, rc, "cannot create an HDF5 file in memory");
-        goto close_fapl;
-    }
-    rc = write_root(c, f, m);
+    const save_arg_t *a = arg;
+    int rc = write_root(c, f, a->m);
     if (rc == 0)
-        rc = write_config(c, f, m);
+        rc = write_config(c, f, a->m);
     if (rc == 0)
-        rc = write_weights(c, f, m, tab, nt);
-    if (rc == 0 && m->has_train)
-        rc = write_train(c, f, m);
-    if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot flush the HDF5 file");
-    ssize_t n = 0;
-    if (rc == 0 && (n = H5Fget_file_image(f, NULL, 0)) <= 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot get the HDF5 file image");
-    if (rc == 0 && !(*image = malloc((size_t)n)))
-        rc = fail(c, RECUR_ENOMEM, "out of memory for a file of %zd bytes", n);
-    if (rc == 0 && H5Fget_file_image(f, *image, (size_t)n) != n)
-        rc = fail_h5(c, RECUR_EIO, "cannot get the HDF5 file image");
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = fail_h5(c, RECUR_EIO, "cannot close the HDF5 file");
-    if (rc == 0)
-        *size = (size_t)n;
-close_fapl:
-    if (fapl >= 0)
-        H5Pclose(fapl);
+        rc = write_weights(c, f, a->m, a->tab, a->nt);
+    if (rc == 0 && a->m->has_train)
+        rc = write_train(c, f, a->m);
     return rc;
 }
 
@@ -943,125 +660,47 @@ int recur_model_save(const recur_model_t *m, const char *path)
         return RECUR_EINVAL;
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    ctx_t c = {.set = false};
-    int rc = RECUR_ENOMEM, fd = -1;
-    unsigned char *image = NULL; /* (size) bytes of the HDF5 file */
-    size_t size = 0;
+    recur_h5_ctx_t c = {.set = false};
     const size_t nt = recur_tensor_count(&m->cfg);
     recur_tensor_t *tab = malloc(nt * sizeof *tab); /* (nt) */
-    const size_t tmp_size = strlen(path) + 32;
-    char *tmp = malloc(tmp_size);
-    if (!tab || !tmp) {
-        fail(&c, rc, "out of memory");
-        goto done;
+    int rc = tab ? 0 : recur_h5_fail(&c, RECUR_ENOMEM, "out of memory");
+    if (rc == 0) {
+        recur_tensor_table(&m->cfg, tab);
+        rc = check_saveable(&c, m, tab, nt);
     }
-    recur_tensor_table(&m->cfg, tab);
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-    if ((rc = check_saveable(&c, m, tab, nt)) != 0 ||
-        (rc = build_image(&c, m, tmp, tab, nt, &image, &size)) != 0)
-        goto done;
-
-    rc = RECUR_EIO;
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0) {
-        fail(&c, rc, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        goto done;
+    if (rc) {
+        recur_h5_report(&c, path);
+    } else {
+        /* Made in memory and written out: see recur_h5_save(). Logs its own failure. */
+        const save_arg_t a = {m, tab, nt};
+        rc = recur_h5_save(path, image_estimate(m), fill_model, &a);
     }
-    if (write_all(fd, image, size) < 0 || fsync(fd) < 0) {
-        fail(&c, rc, "cannot write temporary file %s: %s", tmp, strerror(errno));
-        goto close_tmp;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        fail(&c, rc, "cannot write temporary file %s: %s", tmp, strerror(errno));
-        goto remove_tmp;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        fail(&c, rc, "cannot rename %s to it: %s", tmp, strerror(errno));
-        goto remove_tmp;
-    }
-    fsync_parent(path);
-    rc = 0;
-    goto done;
-close_tmp:
-    close(fd);
-remove_tmp:
-    unlink(tmp);
-done:
-    free(image);
-    free(tmp);
     free(tab);
-    if (rc)
-        recur_error("%s: %s", path, c.msg);
     return rc;
 }
 
 /* ---- Reading -------------------------------------------------------------------------------- */
 
-/* Number of elements of a scalar (1), null (0) or 1-D dataspace; -1 otherwise. */
-static int space_elems(hid_t sp, size_t *n)
+/* "attribute WHERE/NAME", for messages. */
+static const char *attr_what(char *buf, size_t size, const char *where, const char *name)
 {
-    const H5S_class_t k = H5Sget_simple_extent_type(sp);
-    if (k == H5S_SCALAR) {
-        *n = 1;
-        return 0;
-    }
-    if (k == H5S_NULL) {
-        *n = 0;
-        return 0;
-    }
-    hsize_t d;
-    if (k != H5S_SIMPLE || H5Sget_simple_extent_ndims(sp) != 1 ||
-        H5Sget_simple_extent_dims(sp, &d, NULL) != 1 || d > SIZE_MAX)
-        return -1;
-    *n = (size_t)d;
-    return 0;
+    snprintf(buf, size, "attribute %s/%s", where, name);
+    return buf;
 }
 
-static const char *class_name(H5T_class_t k)
+/* Element class and number of elements of attribute a, which must be a scalar, null or 1-D. */
+static int attr_elems(recur_h5_ctx_t *c, hid_t a, const char *what, H5T_class_t *k, size_t *n)
 {
-    switch (k) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "floating-point";
-    case H5T_STRING:
-        return "string";
-    case H5T_ENUM:
-        return "enum";
-    case H5T_COMPOUND:
-        return "compound";
-    case H5T_ARRAY:
-        return "array";
-    case H5T_VLEN:
-        return "variable-length";
-    default:
-        return "unsupported";
-    }
-}
-
-static H5T_class_t attr_class(hid_t a)
-{
-    hid_t t = H5Aget_type(a);
-    if (t < 0)
-        return H5T_NO_CLASS;
-    H5T_class_t k = H5Tget_class(t);
-    H5Tclose(t);
-    return k;
-}
-
-/* Number of elements of attribute a, or a recorded error. */
-static int attr_elems(ctx_t *c, hid_t a, const char *where, const char *name, size_t *n)
-{
-    hid_t sp = H5Aget_space(a);
-    if (sp < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
-    int rc = space_elems(sp, n);
-    H5Sclose(sp);
-    if (rc < 0)
-        return fail(c, RECUR_EFORMAT, "attribute %s/%s must be a scalar or a list", where, name);
-    if (*n > META_MAX_ELEMS)
-        return fail(c, RECUR_EFORMAT, "attribute %s/%s has too many elements", where, name);
+    recur_h5_shape_t sh;
+    int rc = recur_h5_shape(c, a, true, what, &sh);
+    if (rc)
+        return rc;
+    if (sh.kind == H5S_SIMPLE && sh.rank != 1)
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s must be a scalar or a list", what);
+    if (sh.kind == H5S_SIMPLE && sh.dims[0] > META_MAX_ELEMS)
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s has too many elements", what);
+    *n = sh.kind == H5S_SIMPLE ? (size_t)sh.dims[0] : sh.kind == H5S_SCALAR ? 1 : 0;
+    *k = sh.cls;
     return 0;
 }
 
@@ -1072,104 +711,27 @@ static void free_strings(char **s, size_t n)
     free(s);
 }
 
-/* Reads the variable-length strings of a into list[0..n-1]. */
-static int read_vlen_strings(ctx_t *c, hid_t a, hid_t ftype, const char *where, const char *name,
-                             char **list, size_t n)
-{
-    int rc = RECUR_EFORMAT;
-    char **ptrs = calloc(n, sizeof *ptrs); /* (n) HDF5-allocated */
-    hid_t mt = -1, sp = -1;
-    if (!ptrs)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(mt, H5Tget_cset(ftype)) < 0 || (sp = H5Aget_space(a)) < 0) {
-        fail_h5(c, rc, "cannot read attribute %s/%s", where, name);
-        goto close_all;
-    }
-    if (H5Aread(a, mt, ptrs) < 0) {
-        fail_h5(c, rc, "cannot read attribute %s/%s", where, name);
-        goto close_all;
-    }
-    rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (!(list[i] = strdup(ptrs[i] ? ptrs[i] : "")))
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
-#if H5_VERSION_GE(1, 12, 0)
-    H5Treclaim(mt, sp, H5P_DEFAULT, ptrs);
-#else
-    H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, ptrs);
-#endif
-close_all:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (mt >= 0)
-        H5Tclose(mt);
-    free(ptrs);
-    return rc;
-}
-
-/* Reads the fixed-length strings of a (NUL- or space-padded) into list[0..n-1]. */
-static int read_fixed_strings(ctx_t *c, hid_t a, hid_t ftype, const char *where, const char *name,
-                              char **list, size_t n)
-{
-    const size_t size = H5Tget_size(ftype);
-    size_t bytes;
-    if (size == 0 || size > STR_MAX_BYTES || !recur_mul_ok(n, size, &bytes) ||
-        bytes > ATTR_MAX_BYTES)
-        return fail(c, RECUR_EFORMAT, "attribute %s/%s: strings too long", where, name);
-    const bool space_pad = H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
-    int rc = RECUR_EFORMAT;
-    char *buf = malloc(bytes); /* (n, size) */
-    hid_t mt = -1;
-    if (!buf)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    if ((mt = H5Tcopy(ftype)) < 0 || H5Aread(a, mt, buf) < 0) {
-        fail_h5(c, rc, "cannot read attribute %s/%s", where, name);
-        goto close_all;
-    }
-    rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *s = buf + i * size;
-        size_t len = strnlen(s, size);
-        while (space_pad && len > 0 && s[len - 1] == ' ')
-            len--;
-        if (!(list[i] = strndup(s, len)))
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
-    }
-close_all:
-    if (mt >= 0)
-        H5Tclose(mt);
-    free(buf);
-    return rc;
-}
-
 /* Reads string attribute a (fixed or variable length, scalar or 1-D) into a NULL-terminated
  * list of *n owned strings. */
-static int read_strings(ctx_t *c, hid_t a, const char *where, const char *name, char ***out,
-                        size_t *n)
+static int read_strings(recur_h5_ctx_t *c, hid_t a, const char *what, char ***out, size_t *n)
 {
-    int rc = attr_elems(c, a, where, name, n);
+    H5T_class_t k;
+    int rc = attr_elems(c, a, what, &k, n);
     if (rc)
         return rc;
     hid_t t = H5Aget_type(a);
     if (t < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read %s", what);
     char **list = calloc(*n + 1, sizeof *list); /* (n + 1) */
     if (!list) {
-        rc = fail(c, RECUR_ENOMEM, "out of memory");
+        rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         goto close_type;
     }
-    const H5T_class_t k = H5Tget_class(t);
-    const htri_t vlen = H5Tis_variable_str(t);
-    if (k != H5T_STRING || vlen < 0)
-        rc = fail(c, RECUR_EFORMAT, "attribute %s/%s must be a string, found %s", where, name,
-                  class_name(k));
-    else if (*n == 0)
-        rc = 0;
-    else if (vlen)
-        rc = read_vlen_strings(c, a, t, where, name, list, *n);
+    if (k != H5T_STRING || H5Tis_variable_str(t) < 0)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be a string, found %s", what,
+                           recur_h5_class_name(k));
     else
-        rc = read_fixed_strings(c, a, t, where, name, list, *n);
+        rc = recur_h5_read_strings(c, a, true, t, what, *n, STR_MAX_BYTES, list);
     if (rc) {
         free_strings(list, *n);
         list = NULL;
@@ -1182,53 +744,53 @@ close_type:
 
 /* Reads numeric attribute a (integer or floating point, scalar or 1-D) into *out (max(n, 1)
  * doubles, owned by the caller). */
-static int read_numbers(ctx_t *c, hid_t a, const char *where, const char *name, double **out,
-                        size_t *n)
+static int read_numbers(recur_h5_ctx_t *c, hid_t a, const char *what, double **out, size_t *n)
 {
-    int rc = attr_elems(c, a, where, name, n);
+    H5T_class_t k;
+    int rc = attr_elems(c, a, what, &k, n);
     if (rc)
         return rc;
-    const H5T_class_t k = attr_class(a);
     if (k != H5T_INTEGER && k != H5T_FLOAT)
-        return fail(c, RECUR_EFORMAT, "attribute %s/%s must be a number, found %s", where, name,
-                    class_name(k));
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s must be a number, found %s", what,
+                             recur_h5_class_name(k));
     double *x = malloc((*n ? *n : 1) * sizeof *x); /* (n) */
     if (!x)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    if (*n && H5Aread(a, H5T_NATIVE_DOUBLE, x) < 0) {
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
+    if (*n && recur_h5_attr_read(c, a, H5T_NATIVE_DOUBLE, what, x) != 0) {
         free(x);
-        return fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
+        return RECUR_EFORMAT;
     }
     *out = x;
     return 0;
 }
 
 /* Opens attribute name of loc, which must exist. */
-static hid_t open_attr(ctx_t *c, hid_t loc, const char *where, const char *name)
+static hid_t open_attr(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name)
 {
     const htri_t e = H5Aexists(loc, name);
     if (e <= 0) {
-        fail(c, RECUR_EFORMAT, "missing attribute %s/%s", where, name);
+        recur_h5_fail(c, RECUR_EFORMAT, "missing attribute %s/%s", where, name);
         return -1;
     }
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a < 0)
-        fail_h5(c, RECUR_EFORMAT, "cannot open attribute %s/%s", where, name);
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot open attribute %s/%s", where, name);
     return a;
 }
 
 /* One string (scalar or a list of one) from attribute name of loc, which must exist. */
-static int get_str(ctx_t *c, hid_t loc, const char *where, const char *name, char **out)
+static int get_str(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, char **out)
 {
     hid_t a = open_attr(c, loc, where, name);
     if (a < 0)
         return RECUR_EFORMAT;
+    char what[320];
+    attr_what(what, sizeof what, where, name);
     char **list = NULL;
     size_t n = 0;
-    int rc = read_strings(c, a, where, name, &list, &n);
+    int rc = read_strings(c, a, what, &list, &n);
     if (rc == 0 && n != 1)
-        rc =
-            fail(c, RECUR_EFORMAT, "attribute %s/%s must be one string, found %zu", where, name, n);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be one string, found %zu", what, n);
     if (rc == 0) {
         *out = list[0];
         list[0] = NULL;
@@ -1239,90 +801,87 @@ static int get_str(ctx_t *c, hid_t loc, const char *where, const char *name, cha
 }
 
 /* Opens attribute name of loc, which must be an integer scalar (or a list of one). */
-static hid_t open_int_attr(ctx_t *c, hid_t loc, const char *where, const char *name,
-                           bool *is_signed)
+static hid_t open_int_attr(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name,
+                           const char *what, bool *is_signed)
 {
     hid_t a = open_attr(c, loc, where, name);
     if (a < 0)
         return -1;
     size_t n;
+    H5T_class_t k;
     hid_t t = -1;
-    if (attr_elems(c, a, where, name, &n) != 0)
+    if (attr_elems(c, a, what, &k, &n) != 0)
         goto fail_attr;
     if (n != 1) {
-        fail(c, RECUR_EFORMAT, "attribute %s/%s must be one integer, found %zu values", where, name,
-             n);
+        recur_h5_fail(c, RECUR_EFORMAT, "%s must be one integer, found %zu values", what, n);
+        goto fail_attr;
+    }
+    if (k != H5T_INTEGER) {
+        recur_h5_fail(c, RECUR_EFORMAT, "%s must be an integer, found %s", what,
+                      recur_h5_class_name(k));
         goto fail_attr;
     }
     if ((t = H5Aget_type(a)) < 0) {
-        fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read %s", what);
         goto fail_attr;
-    }
-    const H5T_class_t k = H5Tget_class(t);
-    if (k != H5T_INTEGER) {
-        fail(c, RECUR_EFORMAT, "attribute %s/%s must be an integer, found %s", where, name,
-             class_name(k));
-        goto fail_type;
     }
     *is_signed = H5Tget_sign(t) != H5T_SGN_NONE;
     H5Tclose(t);
     return a;
-fail_type:
-    H5Tclose(t);
 fail_attr:
     H5Aclose(a);
     return -1;
 }
 
-static int get_i64(ctx_t *c, hid_t loc, const char *where, const char *name, int64_t *out)
+static int get_i64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, int64_t *out)
 {
+    char what[320];
     bool sgn;
-    hid_t a = open_int_attr(c, loc, where, name, &sgn);
+    hid_t a = open_int_attr(c, loc, where, name, attr_what(what, sizeof what, where, name), &sgn);
     if (a < 0)
         return RECUR_EFORMAT;
-    int rc = 0;
     uint64_t u;
-    if (sgn ? H5Aread(a, H5T_NATIVE_INT64, out) < 0 : H5Aread(a, H5T_NATIVE_UINT64, &u) < 0)
-        rc = fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
-    else if (!sgn && u > INT64_MAX)
-        rc = fail(c, RECUR_EFORMAT, "attribute %s/%s is out of range", where, name);
-    else if (!sgn)
+    int rc = sgn ? recur_h5_attr_read(c, a, H5T_NATIVE_INT64, what, out)
+                 : recur_h5_attr_read(c, a, H5T_NATIVE_UINT64, what, &u);
+    if (rc == 0 && !sgn && u > INT64_MAX)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s is out of range", what);
+    else if (rc == 0 && !sgn)
         *out = (int64_t)u;
     H5Aclose(a);
     return rc;
 }
 
-static int get_u64(ctx_t *c, hid_t loc, const char *where, const char *name, uint64_t *out)
+static int get_u64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, uint64_t *out)
 {
+    char what[320];
     bool sgn;
-    hid_t a = open_int_attr(c, loc, where, name, &sgn);
+    hid_t a = open_int_attr(c, loc, where, name, attr_what(what, sizeof what, where, name), &sgn);
     if (a < 0)
         return RECUR_EFORMAT;
-    int rc = 0;
     int64_t s;
-    if (sgn ? H5Aread(a, H5T_NATIVE_INT64, &s) < 0 : H5Aread(a, H5T_NATIVE_UINT64, out) < 0)
-        rc = fail_h5(c, RECUR_EFORMAT, "cannot read attribute %s/%s", where, name);
-    else if (sgn && s < 0)
-        rc =
-            fail(c, RECUR_EFORMAT, "attribute %s/%s is negative (%lld)", where, name, (long long)s);
-    else if (sgn)
+    int rc = sgn ? recur_h5_attr_read(c, a, H5T_NATIVE_INT64, what, &s)
+                 : recur_h5_attr_read(c, a, H5T_NATIVE_UINT64, what, out);
+    if (rc == 0 && sgn && s < 0)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s is negative (%lld)", what, (long long)s);
+    else if (rc == 0 && sgn)
         *out = (uint64_t)s;
     H5Aclose(a);
     return rc;
 }
 
 /* One number (integer or floating point) from attribute name of loc, which must exist. */
-static int get_f64(ctx_t *c, hid_t loc, const char *where, const char *name, double *out)
+static int get_f64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, double *out)
 {
     hid_t a = open_attr(c, loc, where, name);
     if (a < 0)
         return RECUR_EFORMAT;
+    char what[320];
+    attr_what(what, sizeof what, where, name);
     double *x = NULL;
     size_t n = 0;
-    int rc = read_numbers(c, a, where, name, &x, &n);
+    int rc = read_numbers(c, a, what, &x, &n);
     if (rc == 0 && n != 1)
-        rc =
-            fail(c, RECUR_EFORMAT, "attribute %s/%s must be one number, found %zu", where, name, n);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be one number, found %zu", what, n);
     if (rc == 0)
         *out = x[0];
     free(x);
@@ -1331,41 +890,43 @@ static int get_f64(ctx_t *c, hid_t loc, const char *where, const char *name, dou
 }
 
 /* Opens group name of f, which must exist. */
-static hid_t open_group(ctx_t *c, hid_t f, const char *name)
+static hid_t open_group(recur_h5_ctx_t *c, hid_t f, const char *name)
 {
     const htri_t e = H5Lexists(f, name, H5P_DEFAULT);
     if (e <= 0) {
-        fail(c, RECUR_EFORMAT, "missing group /%s", name);
+        recur_h5_fail(c, RECUR_EFORMAT, "missing group /%s", name);
         return -1;
     }
     hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
     if (g < 0)
-        fail_h5(c, RECUR_EFORMAT, "/%s is not a group", name);
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "/%s is not a group", name);
     return g;
 }
 
 /* Root attributes; *cmdline gets the command line (NULL when absent). */
-static int read_root(ctx_t *c, hid_t f, char **cmdline)
+static int read_root(recur_h5_ctx_t *c, hid_t f, char **cmdline)
 {
     char *fmt = NULL, *ver = NULL;
     int64_t version;
     int rc;
     *cmdline = NULL;
     if (H5Aexists(f, "format") <= 0)
-        return fail(c, RECUR_EFORMAT, "not a recur model file (no 'format' attribute)");
-    ctx_t quiet = {.set = false};
+        return recur_h5_fail(c, RECUR_EFORMAT, "not a recur model file (no 'format' attribute)");
+    recur_h5_ctx_t quiet = {.set = false};
     if (get_str(&quiet, f, "", "format", &fmt) != 0)
-        return fail(c, RECUR_EFORMAT, "not a recur model file (%s)", quiet.msg);
+        return recur_h5_fail(c, RECUR_EFORMAT, "not a recur model file (%s)", quiet.msg);
     if (strcmp(fmt, RECUR_MODEL_FORMAT) != 0) {
-        rc = fail(c, RECUR_EFORMAT, "not a recur model file (format is '%.64s', expected '%s')",
-                  fmt, RECUR_MODEL_FORMAT);
+        rc = recur_h5_fail(c, RECUR_EFORMAT,
+                           "not a recur model file (format is '%.64s', expected '%s')", fmt,
+                           RECUR_MODEL_FORMAT);
         goto free_fmt;
     }
     if ((rc = get_i64(c, f, "", "format_version", &version)) != 0)
         goto free_fmt;
     if (version < 1 || version > RECUR_MODEL_FORMAT_VERSION) {
-        rc = fail(c, RECUR_EFORMAT, "unsupported format_version %lld (this recur reads %d)",
-                  (long long)version, RECUR_MODEL_FORMAT_VERSION);
+        rc =
+            recur_h5_fail(c, RECUR_EFORMAT, "unsupported format_version %lld (this recur reads %d)",
+                          (long long)version, RECUR_MODEL_FORMAT_VERSION);
         goto free_fmt;
     }
     /* Provenance: optional (a file made with h5py may lack it), but a string when present. */
@@ -1380,7 +941,7 @@ free_fmt:
 }
 
 /* The fixed /config attributes into *cfg, each checked for presence, type and range. */
-static int read_config(ctx_t *c, hid_t g, recur_config_t *cfg)
+static int read_config(recur_h5_ctx_t *c, hid_t g, recur_config_t *cfg)
 {
     const char *w = "/config";
     static const char *const str_names[] = {"task", "cell", "head", "pool"};
@@ -1408,8 +969,8 @@ static int read_config(ctx_t *c, hid_t g, recur_config_t *cfg)
             break;
         }
         if (bad)
-            rc = fail(c, RECUR_EFORMAT, "%s/%s = '%.64s' is not one of %s", w, str_names[i], s,
-                      str_allowed[i]);
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/%s = '%.64s' is not one of %s", w,
+                               str_names[i], s, str_allowed[i]);
         free(s);
     }
     for (size_t i = 0; rc == 0 && i < sizeof size_attrs / sizeof size_attrs[0]; i++) {
@@ -1417,8 +978,8 @@ static int read_config(ctx_t *c, hid_t g, recur_config_t *cfg)
         if ((rc = get_i64(c, g, w, size_attrs[i].name, &v)) != 0)
             break;
         if (v < 1 || v > size_attrs[i].max) {
-            rc = fail(c, RECUR_EFORMAT, "%s/%s = %lld is out of range 1..%lld", w,
-                      size_attrs[i].name, (long long)v, (long long)size_attrs[i].max);
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/%s = %lld is out of range 1..%lld", w,
+                               size_attrs[i].name, (long long)v, (long long)size_attrs[i].max);
             break;
         }
         size_t *dst = i == 0   ? &cfg->input_size
@@ -1429,19 +990,21 @@ static int read_config(ctx_t *c, hid_t g, recur_config_t *cfg)
     }
     int64_t bi = 0;
     if (rc == 0 && (rc = get_i64(c, g, w, "bidirectional", &bi)) == 0 && bi != 0 && bi != 1)
-        rc = fail(c, RECUR_EFORMAT, "%s/bidirectional = %lld must be 0 or 1", w, (long long)bi);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/bidirectional = %lld must be 0 or 1", w,
+                           (long long)bi);
     cfg->bidirectional = bi == 1;
     if (rc == 0 && (rc = get_f64(c, g, w, "dropout", &cfg->dropout)) == 0 &&
         !(cfg->dropout >= 0.0 && cfg->dropout < 1.0))
-        rc = fail(c, RECUR_EFORMAT, "%s/dropout = %g is out of range [0, 1)", w, cfg->dropout);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/dropout = %g is out of range [0, 1)", w,
+                           cfg->dropout);
     if (rc == 0 && cfg->task == RECUR_TASK_CLASSIFY && cfg->num_outputs < 2)
-        rc = fail(c, RECUR_EFORMAT,
-                  "%s/num_outputs = %zu: classification needs at least 2 "
-                  "classes",
-                  w, cfg->num_outputs);
+        rc = recur_h5_fail(c, RECUR_EFORMAT,
+                           "%s/num_outputs = %zu: classification needs at least 2 "
+                           "classes",
+                           w, cfg->num_outputs);
     /* The backstop: logs its own line only if the checks above missed something. */
     if (rc == 0 && recur_config_validate(cfg) != 0)
-        rc = fail(c, RECUR_EFORMAT, "invalid configuration in /config");
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "invalid configuration in /config");
     return rc;
 }
 
@@ -1471,7 +1034,7 @@ static herr_t collect_name(hid_t loc, const char *name, const H5A_info_t *info, 
 
 /* Every /config attribute that is not a fixed one, as a string or number list by its type, into
  * *out (*n_out lists, owned by the caller). */
-static int read_meta(ctx_t *c, hid_t g, meta_t **out, size_t *n_out)
+static int read_meta(recur_h5_ctx_t *c, hid_t g, meta_t **out, size_t *n_out)
 {
     const char *w = "/config";
     names_t names = {NULL, 0, 0};
@@ -1483,12 +1046,12 @@ static int read_meta(ctx_t *c, hid_t g, meta_t **out, size_t *n_out)
         free_strings(names.names, names.n);
         memset(&names, 0, sizeof names);
         if (H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &names) < 0) {
-            rc = fail_h5(c, RECUR_EFORMAT, "cannot list the attributes of /config");
+            rc = recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot list the attributes of /config");
             goto free_names;
         }
     }
     if (names.n && !(list = calloc(names.n, sizeof *list))) {
-        rc = fail(c, RECUR_ENOMEM, "out of memory");
+        rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         goto free_names;
     }
     for (size_t i = 0; rc == 0 && i < names.n; i++) {
@@ -1501,19 +1064,22 @@ static int read_meta(ctx_t *c, hid_t g, meta_t **out, size_t *n_out)
             break;
         }
         meta_t *e = &list[n];
-        const H5T_class_t k = attr_class(a);
+        char what[320];
+        attr_what(what, sizeof what, w, key);
+        recur_h5_shape_t sh = {.cls = H5T_NO_CLASS};
         if (!(e->key = strdup(key)))
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
-        else if (k == H5T_STRING) {
-            e->strings = true;
-            rc = read_strings(c, a, w, key, &e->s, &e->n);
-        } else if (k == H5T_INTEGER || k == H5T_FLOAT)
-            rc = read_numbers(c, a, w, key, &e->x, &e->n);
+            rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         else
-            rc = fail(c, RECUR_EFORMAT,
-                      "attribute %s/%s has %s type, expected strings or "
-                      "numbers",
-                      w, key, class_name(k));
+            rc = recur_h5_shape(c, a, true, what, &sh);
+        if (rc == 0 && sh.cls == H5T_STRING) {
+            e->strings = true;
+            rc = read_strings(c, a, what, &e->s, &e->n);
+        } else if (rc == 0 && (sh.cls == H5T_INTEGER || sh.cls == H5T_FLOAT)) {
+            rc = read_numbers(c, a, what, &e->x, &e->n);
+        } else if (rc == 0) {
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s has %s type, expected strings or numbers",
+                               what, recur_h5_class_name(sh.cls));
+        }
         n++;
         H5Aclose(a);
     }
@@ -1529,84 +1095,53 @@ free_names:
     return rc;
 }
 
-static void format_shape(char *buf, size_t size, int rank, const hsize_t *dims)
-{
-    size_t k = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < rank && k < size; i++)
-        k += (size_t)snprintf(buf + k, size - k, "%s%llu", i ? ", " : "",
-                              (unsigned long long)dims[i]);
-    if (k < size)
-        snprintf(buf + k, size - k, rank == 1 ? ",)" : ")");
-}
-
 /* Checks that dataset where/name of loc exists, has values of class want and exactly the shape
  * dims[0..rank-1]. */
-static int check_dataset(ctx_t *c, hid_t loc, const char *where, const char *name, H5T_class_t want,
-                         size_t rank, const size_t *dims)
+static int check_dataset(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name,
+                         H5T_class_t want, size_t rank, const size_t *dims)
 {
+    char what[320];
+    snprintf(what, sizeof what, "%s/%s", where, name);
     const htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
     if (e <= 0)
-        return fail(c, RECUR_EFORMAT, "missing dataset %s/%s", where, name);
-    int rc = RECUR_EFORMAT;
+        return recur_h5_fail(c, RECUR_EFORMAT, "missing dataset %s", what);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0)
-        return fail_h5(c, rc, "%s/%s is not a readable dataset", where, name);
-    hid_t t = H5Dget_type(d);
-    if (t < 0) {
-        fail_h5(c, rc, "cannot read the type of %s/%s", where, name);
-        goto close_dataset;
-    }
-    const H5T_class_t k = H5Tget_class(t);
-    if (k != want || (want == H5T_INTEGER && H5Tget_size(t) != 1)) {
-        fail(c, rc, "%s/%s has %s values, expected %s", where, name, class_name(k),
-             want == H5T_FLOAT ? "floating-point" : "bytes (uint8)");
-        goto close_type;
-    }
-    hid_t sp = H5Dget_space(d);
-    if (sp < 0) {
-        fail_h5(c, rc, "cannot read the shape of %s/%s", where, name);
-        goto close_type;
-    }
-    hsize_t found[H5S_MAX_RANK], expect[2] = {dims[0], rank > 1 ? dims[1] : 1};
-    const int r = H5Sget_simple_extent_type(sp) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(sp) : 0;
-    if (r < 0 || H5Sget_simple_extent_dims(sp, found, NULL) < 0) {
-        fail_h5(c, rc, "cannot read the shape of %s/%s", where, name);
-        goto close_space;
-    }
-    bool same = (size_t)r == rank;
-    for (int i = 0; same && i < r; i++)
-        same = found[i] == expect[i];
-    if (!same) {
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "%s is not a readable dataset", what);
+    recur_h5_shape_t sh;
+    int rc = recur_h5_shape(c, d, false, what, &sh);
+    if (rc == 0 && (sh.cls != want || (want == H5T_INTEGER && sh.size != 1)))
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s has %s values, expected %s", what,
+                           recur_h5_class_name(sh.cls),
+                           want == H5T_FLOAT ? "floating-point" : "bytes (uint8)");
+    const hsize_t expect[2] = {dims[0], rank > 1 ? dims[1] : 1};
+    bool same = (size_t)sh.rank == rank;
+    for (int i = 0; same && i < sh.rank; i++)
+        same = sh.dims[i] == expect[i];
+    if (rc == 0 && !same) {
         char fs[96], es[64];
-        format_shape(fs, sizeof fs, r, found);
-        format_shape(es, sizeof es, (int)rank, expect);
-        fail(c, rc, "%s/%s: expected shape %s, found %s", where, name, es, fs);
-        goto close_space;
+        recur_h5_shape_str(fs, sizeof fs, sh.rank, sh.dims, true);
+        recur_h5_shape_str(es, sizeof es, (int)rank, expect, true);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s: expected shape %s, found %s", what, es, fs);
     }
-    rc = 0;
-close_space:
-    H5Sclose(sp);
-close_type:
-    H5Tclose(t);
-close_dataset:
     H5Dclose(d);
     return rc;
 }
 
 /* /weights holds exactly the tensors of tab, each float with the tensor's shape. */
-static int check_weights(ctx_t *c, hid_t g, const recur_tensor_t *tab, size_t nt)
+static int check_weights(recur_h5_ctx_t *c, hid_t g, const recur_tensor_t *tab, size_t nt)
 {
     int rc = 0;
     for (size_t k = 0; rc == 0 && k < nt; k++) {
         if (H5Lexists(g, tab[k].name, H5P_DEFAULT) <= 0)
-            return fail(c, RECUR_EFORMAT, "missing tensor /weights/%s", tab[k].name);
+            return recur_h5_fail(c, RECUR_EFORMAT, "missing tensor /weights/%s", tab[k].name);
         rc = check_dataset(c, g, "/weights", tab[k].name, H5T_FLOAT, tab[k].rank, tab[k].dims);
     }
     if (rc)
         return rc;
     H5G_info_t info;
     if (H5Gget_info(g, &info) < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot list /weights");
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot list /weights");
     if (info.nlinks == nt)
         return 0; /* every expected name is present and names are unique: nothing else */
     for (hsize_t i = 0; i < info.nlinks; i++) {
@@ -1614,73 +1149,44 @@ static int check_weights(ctx_t *c, hid_t g, const recur_tensor_t *tab, size_t nt
         const ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
                                                sizeof name, H5P_DEFAULT);
         if (len < 0)
-            return fail_h5(c, RECUR_EFORMAT, "cannot list /weights");
+            return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot list /weights");
         bool known = false;
         for (size_t k = 0; !known && k < nt; k++)
             known = (size_t)len < sizeof name && strcmp(name, tab[k].name) == 0;
         if (!known)
-            return fail(c, RECUR_EFORMAT,
-                        "unexpected entry /weights/%s (not a tensor of this "
-                        "configuration)",
-                        name);
+            return recur_h5_fail(c, RECUR_EFORMAT,
+                                 "unexpected entry /weights/%s (not a tensor of this "
+                                 "configuration)",
+                                 name);
     }
-    return fail(c, RECUR_EFORMAT, "unexpected entries in /weights");
-}
-
-/* Conversion exception handler: a value out of the range of the memory type aborts the read
- * (HDF5 would otherwise clamp it or make it infinite without a word). */
-static H5T_conv_ret_t conv_range(H5T_conv_except_t kind, hid_t src, hid_t dst, void *sbuf,
-                                 void *dbuf, void *data)
-{
-    (void)src;
-    (void)dst;
-    (void)sbuf;
-    (void)dbuf;
-    if (kind != H5T_CONV_EXCEPT_RANGE_HI && kind != H5T_CONV_EXCEPT_RANGE_LOW)
-        return H5T_CONV_UNHANDLED;
-    *(bool *)data = true;
-    return H5T_CONV_ABORT;
+    return recur_h5_fail(c, RECUR_EFORMAT, "unexpected entries in /weights");
 }
 
 /* Reads all of dataset name of loc (shape and type class already checked) as mtype (called
- * mname in messages) into x. */
-static int read_dataset(ctx_t *c, hid_t loc, const char *where, const char *name, hid_t mtype,
-                        const char *mname, void *x)
+ * mname in messages) into x; a value out of mtype's range is refused. */
+static int read_dataset(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name,
+                        hid_t mtype, const char *mname, void *x)
 {
-    int rc = RECUR_EIO;
-    bool range = false;
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    if (dxpl < 0 || H5Pset_type_conv_cb(dxpl, conv_range, &range) < 0) {
-        fail_h5(c, rc, "cannot make HDF5 transfer properties");
-        goto close_dxpl;
-    }
+    char what[320];
+    snprintf(what, sizeof what, "%s/%s", where, name);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (d < 0) {
-        fail_h5(c, rc, "cannot open %s/%s", where, name);
-        goto close_dxpl;
-    }
-    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, dxpl, x) >= 0)
-        rc = 0;
-    else if (range)
-        rc = fail(c, RECUR_EFORMAT, "%s/%s has a value out of the range of %s", where, name, mname);
-    else
-        fail_h5(c, rc, "cannot read %s/%s", where, name);
+    if (d < 0)
+        return recur_h5_fail_h5(c, RECUR_EIO, "cannot open %s", what);
+    const int rc = recur_h5_read_all(c, d, mtype, mname, what, x);
     H5Dclose(d);
-close_dxpl:
-    if (dxpl >= 0)
-        H5Pclose(dxpl);
     return rc;
 }
 
 /* Reads float dataset name of loc (shape already checked, n elements) into x as recur_real and
  * checks every value is finite. */
-static int read_real_dataset(ctx_t *c, hid_t loc, const char *where, const char *name,
+static int read_real_dataset(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name,
                              recur_real *x, size_t n)
 {
     int rc = read_dataset(c, loc, where, name, REAL_H5, REAL_NAME, x);
     size_t i;
     if (rc == 0 && (i = first_nonfinite(x, n)) < n)
-        rc = fail(c, RECUR_EFORMAT, "%s/%s has a non-finite value at element %zu", where, name, i);
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/%s has a non-finite value at element %zu", where,
+                           name, i);
     return rc;
 }
 
@@ -1690,40 +1196,38 @@ typedef struct {
     recur_train_state_t s; /* counters, names and sizes; no arrays */
 } train_info_t;
 
-static int copy_name(ctx_t *c, const char *what, const char *s, char *dst, size_t size)
+static int copy_name(recur_h5_ctx_t *c, const char *what, const char *s, char *dst, size_t size)
 {
     if (strlen(s) >= size)
-        return fail(c, RECUR_EFORMAT, "%s is too long", what);
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s is too long", what);
     memcpy(dst, s, strlen(s) + 1);
     return 0;
 }
 
-/* Length of 1-D dataset name of loc, which must exist (0 when absent and optional). */
-static int dataset_len(ctx_t *c, hid_t loc, const char *where, const char *name, size_t *n)
+/* Length of 1-D dataset name of loc, which must exist. */
+static int dataset_len(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, size_t *n)
 {
+    char what[320];
+    snprintf(what, sizeof what, "%s/%s", where, name);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0)
-        return fail_h5(c, RECUR_EFORMAT, "%s/%s is not a readable dataset", where, name);
-    int rc = 0;
-    hsize_t dim = 0;
-    hid_t sp = H5Dget_space(d);
-    if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-        H5Sget_simple_extent_dims(sp, &dim, NULL) != 1)
-        rc = fail(c, RECUR_EFORMAT, "%s/%s must be one-dimensional", where, name);
-    if (sp >= 0)
-        H5Sclose(sp);
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "%s is not a readable dataset", what);
+    recur_h5_shape_t sh;
+    int rc = recur_h5_shape(c, d, false, what, &sh);
+    if (rc == 0 && (sh.kind != H5S_SIMPLE || sh.rank != 1))
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be one-dimensional", what);
     H5Dclose(d);
-    *n = (size_t)dim;
+    *n = rc == 0 ? (size_t)sh.dims[0] : 0;
     return rc;
 }
 
-static int check_train(ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
+static int check_train(recur_h5_ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
 {
     const char *w = "/train";
     memset(ti, 0, sizeof *ti);
     const htri_t e = H5Lexists(f, "train", H5P_DEFAULT);
     if (e < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot look for /train");
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot look for /train");
     if (e == 0)
         return 0;
     hid_t g = open_group(c, f, "train");
@@ -1733,8 +1237,8 @@ static int check_train(ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
     char *opt = NULL, *rng = NULL;
     int rc = get_str(c, g, w, "optimizer", &opt);
     if (rc == 0 && !is_optim_name(opt))
-        rc =
-            fail(c, RECUR_EFORMAT, "%s/optimizer = '%.32s' is not one of sgd, adam, adamw", w, opt);
+        rc = recur_h5_fail(c, RECUR_EFORMAT,
+                           "%s/optimizer = '%.32s' is not one of sgd, adam, adamw", w, opt);
     if (rc == 0)
         rc = copy_name(c, "/train/optimizer", opt, s->optimizer, sizeof s->optimizer);
     if (rc == 0)
@@ -1758,14 +1262,14 @@ static int check_train(ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
     if (rc == 0 && H5Lexists(g, "rng_state", H5P_DEFAULT) > 0 &&
         (rc = dataset_len(c, g, w, "rng_state", &s->rng_size)) == 0) {
         if (s->rng_size > RNG_MAX_BYTES)
-            rc = fail(c, RECUR_EFORMAT, "%s/rng_state is too large", w);
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/rng_state is too large", w);
         else
             rc = check_dataset(c, g, w, "rng_state", H5T_INTEGER, 1, &s->rng_size);
     }
     if (rc == 0 && H5Lexists(g, "carry", H5P_DEFAULT) > 0 &&
         (rc = dataset_len(c, g, w, "carry", &s->carry_size)) == 0) {
         if (s->carry_size > CARRY_MAX)
-            rc = fail(c, RECUR_EFORMAT, "%s/carry is too large", w);
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s/carry is too large", w);
         else
             rc = check_dataset(c, g, w, "carry", H5T_FLOAT, 1, &s->carry_size);
     }
@@ -1777,7 +1281,7 @@ static int check_train(ctx_t *c, hid_t f, size_t n_params, train_info_t *ti)
 }
 
 /* Reads the /train arrays described by ti into m. */
-static int read_train(ctx_t *c, hid_t f, recur_model_t *m, const train_info_t *ti)
+static int read_train(recur_h5_ctx_t *c, hid_t f, recur_model_t *m, const train_info_t *ti)
 {
     const char *w = "/train";
     const size_t n = m->n_params;
@@ -1799,7 +1303,7 @@ static int read_train(ctx_t *c, hid_t f, recur_model_t *m, const train_info_t *t
     m->has_train = true; /* so that recur_model_free releases the arrays */
     if (!m->train_m || (ti->has_v && !m->train_v) || (ti->has_best && !m->train_best) ||
         (ti->s.rng_size && !m->train_rng) || (ti->s.carry_size && !m->train_carry)) {
-        rc = fail(c, RECUR_ENOMEM, "out of memory");
+        rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         goto close_group;
     }
     rc = read_real_dataset(c, g, w, "m", m->train_m, n);
@@ -1816,28 +1320,6 @@ close_group:
     return rc;
 }
 
-/* Refuses what HDF5 cannot open, with the system's reason when there is one. */
-static int check_openable(ctx_t *c, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return fail(c, RECUR_EIO, "cannot open: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return fail(c, RECUR_EIO, "not a regular file");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(c, RECUR_EIO, "cannot open: %s", strerror(errno));
-    fclose(fp);
-#if H5_VERSION_GE(1, 12, 0)
-    const htri_t h5 = H5Fis_accessible(path, H5P_DEFAULT);
-#else
-    const htri_t h5 = H5Fis_hdf5(path);
-#endif
-    if (h5 <= 0)
-        return fail(c, RECUR_EFORMAT, "not an HDF5 file");
-    return 0;
-}
-
 recur_model_t *recur_model_load(const char *path)
 {
     if (!path || !*path) {
@@ -1845,7 +1327,7 @@ recur_model_t *recur_model_load(const char *path)
         return NULL;
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    ctx_t c = {.set = false};
+    recur_h5_ctx_t c = {.set = false};
     recur_model_t *m = NULL;
     recur_config_t cfg;
     recur_tensor_t *tab = NULL; /* (nt) */
@@ -1853,18 +1335,10 @@ recur_model_t *recur_model_load(const char *path)
     size_t nt = 0, n_meta = 0;
     char *cmdline = NULL;
     train_info_t ti = {.present = false};
-    hid_t fapl = -1, f = -1, gc = -1, gw = -1;
-    int rc = check_openable(&c, path);
-    if (rc)
+    hid_t f = -1, gc = -1, gw = -1;
+    int rc = RECUR_EIO;
+    if ((f = recur_h5_open(&c, path, true)) < 0)
         goto done;
-    if ((fapl = file_access()) < 0) {
-        rc = fail_h5(&c, RECUR_EIO, "cannot make HDF5 file properties");
-        goto done;
-    }
-    if ((f = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = fail_h5(&c, RECUR_EIO, "cannot open as HDF5");
-        goto close_fapl;
-    }
     if ((rc = read_root(&c, f, &cmdline)) != 0)
         goto close_file;
     if ((gc = open_group(&c, f, "config")) < 0) {
@@ -1875,7 +1349,7 @@ recur_model_t *recur_model_load(const char *path)
         goto close_config;
     nt = recur_tensor_count(&cfg);
     if (!(tab = malloc(nt * sizeof *tab))) {
-        rc = fail(&c, RECUR_ENOMEM, "out of memory");
+        rc = recur_h5_fail(&c, RECUR_ENOMEM, "out of memory");
         goto close_config;
     }
     recur_tensor_table(&cfg, tab);
@@ -1889,7 +1363,8 @@ recur_model_t *recur_model_load(const char *path)
 
     /* Everything is checked: allocate and read. */
     if (!(m = model_new(&cfg))) {
-        rc = fail(&c, RECUR_ENOMEM, "out of memory for %zu parameters", recur_param_count(&cfg));
+        rc = recur_h5_fail(&c, RECUR_ENOMEM, "out of memory for %zu parameters",
+                           recur_param_count(&cfg));
         goto close_weights;
     }
     for (size_t k = 0; rc == 0 && k < nt; k++)
@@ -1910,10 +1385,7 @@ close_weights:
 close_config:
     H5Gclose(gc);
 close_file:
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = fail_h5(&c, RECUR_EIO, "cannot close");
-close_fapl:
-    H5Pclose(fapl);
+    rc = recur_h5_close(&c, f, rc);
 done:
     meta_free_all(meta, n_meta);
     free(cmdline);
@@ -1921,7 +1393,7 @@ done:
     if (rc) {
         recur_model_free(m);
         m = NULL;
-        recur_error("%s: %s", path, c.msg);
+        recur_h5_report(&c, path);
     }
     return m;
 }
