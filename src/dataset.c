@@ -1,71 +1,21 @@
 /* dataset.c - the encoded dataset (include/recur/dataset.h): allocation and value rules, HDF5
  * loading (attributes, ranks, dimensions, element classes and total size checked before any
  * allocation, then every value), atomic saving, and the time-major batch builder. */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
 #include <recur/dataset.h>
 
+#include "h5util.h"
+
 #define DIM_MAX ((size_t)1 << 20)         /* F and O: the engine's limit (recur_config_validate) */
 #define STR_MAX_BYTES ((size_t)1 << 16)   /* one fixed-length string */
-#define STRS_MAX_BYTES ((size_t)1 << 28)  /* one dataset of fixed-length strings */
 #define CHUNK_BYTES ((size_t)1 << 20)     /* aimed-at size of a compressed chunk when saving */
 #define ROW_MAX_CHUNKED ((size_t)1 << 28) /* larger records are stored contiguous, uncompressed */
-
-/* ---- Errors: the first problem found, logged once by the public function ------------------ */
-
-typedef struct {
-    char msg[768];
-    bool set;
-} ctx_t;
-
-static int fail(ctx_t *c, int rc, const char *fmt, ...) RECUR_PRINTF(3, 4);
-static int fail(ctx_t *c, int rc, const char *fmt, ...)
-{
-    if (!c->set) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-        va_end(ap);
-        c->set = true;
-    }
-    return rc;
-}
-
-static herr_t h5_innermost(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc && *e->desc)
-        snprintf(data, 160, "%s", e->desc);
-    return 0;
-}
-
-/* Like fail(), with the innermost message of HDF5's error stack appended. */
-static int fail_h5(ctx_t *c, int rc, const char *fmt, ...) RECUR_PRINTF(3, 4);
-static int fail_h5(ctx_t *c, int rc, const char *fmt, ...)
-{
-    if (!c->set) {
-        char why[160] = "";
-        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_innermost, why);
-        H5Eclear2(H5E_DEFAULT);
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-        va_end(ap);
-        if (*why && k >= 0 && (size_t)k < sizeof c->msg)
-            snprintf(c->msg + k, sizeof c->msg - (size_t)k, " (HDF5: %s)", why);
-        c->set = true;
-    }
-    return rc;
-}
 
 /* ---- Sizes and values ------------------------------------------------------------------------ */
 
@@ -104,30 +54,32 @@ static bool array_bytes(recur_task_t task, recur_head_t head, size_t N, size_t T
 }
 
 /* Dimensions, task and head in range, and the arrays within RECUR_DATASET_MAX_BYTES. */
-static int check_sizes(ctx_t *c, recur_task_t task, recur_head_t head, size_t N, size_t T, size_t F,
-                       size_t O, bool tmask)
+static int check_sizes(recur_h5_ctx_t *c, recur_task_t task, recur_head_t head, size_t N, size_t T,
+                       size_t F, size_t O, bool tmask)
 {
     size_t bytes;
     if ((unsigned)task > RECUR_TASK_REGRESS)
-        return fail(c, RECUR_EINVAL, "unknown task");
+        return recur_h5_fail(c, RECUR_EINVAL, "unknown task");
     if ((unsigned)head > RECUR_HEAD_STEP)
-        return fail(c, RECUR_EINVAL, "unknown head");
+        return recur_h5_fail(c, RECUR_EINVAL, "unknown head");
     if (N == 0)
-        return fail(c, RECUR_EFORMAT, "no records");
+        return recur_h5_fail(c, RECUR_EFORMAT, "no records");
     if (T == 0)
-        return fail(c, RECUR_EFORMAT, "no steps");
+        return recur_h5_fail(c, RECUR_EFORMAT, "no steps");
     if (F == 0 || F > DIM_MAX)
-        return fail(c, RECUR_EFORMAT, "%zu features per step (expected 1..%zu)", F, DIM_MAX);
+        return recur_h5_fail(c, RECUR_EFORMAT, "%zu features per step (expected 1..%zu)", F,
+                             DIM_MAX);
     if (O == 0 || O > DIM_MAX)
-        return fail(c, RECUR_EFORMAT, "num_outputs is %zu (expected 1..%zu)", O, DIM_MAX);
+        return recur_h5_fail(c, RECUR_EFORMAT, "num_outputs is %zu (expected 1..%zu)", O, DIM_MAX);
     if (task == RECUR_TASK_CLASSIFY && O < 2)
-        return fail(c, RECUR_EFORMAT, "classification needs at least 2 classes (num_outputs %zu)",
-                    O);
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "classification needs at least 2 classes (num_outputs %zu)", O);
     if (!array_bytes(task, head, N, T, F, O, tmask, &bytes) || bytes > RECUR_DATASET_MAX_BYTES)
-        return fail(c, RECUR_EFORMAT,
-                    "%zu records x %zu steps x %zu features need more than the %zu GiB that "
-                    "recur accepts in memory",
-                    N, T, F, RECUR_DATASET_MAX_BYTES >> 30);
+        return recur_h5_fail(
+            c, RECUR_EFORMAT,
+            "%zu records x %zu steps x %zu features need more than the %zu GiB that "
+            "recur accepts in memory",
+            N, T, F, RECUR_DATASET_MAX_BYTES >> 30);
     return 0;
 }
 
@@ -141,7 +93,7 @@ static void record_desc(const recur_dataset_t *ds, size_t i, char *buf, size_t s
 }
 
 /* The value rules of the format (dataset.h), record by record. */
-static int check_values(ctx_t *c, const recur_dataset_t *ds)
+static int check_values(recur_h5_ctx_t *c, const recur_dataset_t *ds)
 {
     const size_t N = ds->N, T = ds->T, F = ds->F, O = ds->O;
     const bool step = ds->head == RECUR_HEAD_STEP;
@@ -153,22 +105,24 @@ static int check_values(ctx_t *c, const recur_dataset_t *ds)
         for (size_t t = 0; t < T; t++) {
             if (m[t] > 1) {
                 record_desc(ds, i, rec, sizeof rec);
-                return fail(c, RECUR_EFORMAT, "/mask is not 0 or 1 at %s, step %zu", rec, t);
+                return recur_h5_fail(c, RECUR_EFORMAT, "/mask is not 0 or 1 at %s, step %zu", rec,
+                                     t);
             }
             valid += m[t];
         }
         if (valid == 0) {
             record_desc(ds, i, rec, sizeof rec);
-            return fail(c, RECUR_EFORMAT, "%s has no valid step (its /mask is all 0)", rec);
+            return recur_h5_fail(c, RECUR_EFORMAT, "%s has no valid step (its /mask is all 0)",
+                                 rec);
         }
         for (size_t t = 0; t < T; t++) {
             const float *x = ds->x + (i * T + t) * F; /* (F) */
             for (size_t f = 0; m[t] && f < F; f++)
                 if (!isfinite(x[f])) {
                     record_desc(ds, i, rec, sizeof rec);
-                    return fail(c, RECUR_EFORMAT,
-                                "/x is not finite at %s, step %zu, feature %zu (a valid step)", rec,
-                                t, f);
+                    return recur_h5_fail(
+                        c, RECUR_EFORMAT,
+                        "/x is not finite at %s, step %zu, feature %zu (a valid step)", rec, t, f);
                 }
         }
         for (size_t r = 0; r < rows; r++) {
@@ -181,9 +135,9 @@ static int check_values(ctx_t *c, const recur_dataset_t *ds)
                 const int32_t y = ds->labels[row];
                 if (y < -1 || (int64_t)y >= (int64_t)O) {
                     record_desc(ds, i, rec, sizeof rec);
-                    return fail(c, RECUR_EFORMAT,
-                                "/labels is %d at %s%s (expected -1 for none, or 0..%zu)", (int)y,
-                                rec, at, O - 1);
+                    return recur_h5_fail(c, RECUR_EFORMAT,
+                                         "/labels is %d at %s%s (expected -1 for none, or 0..%zu)",
+                                         (int)y, rec, at, O - 1);
                 }
                 continue;
             }
@@ -192,58 +146,60 @@ static int check_values(ctx_t *c, const recur_dataset_t *ds)
             for (size_t k = 0; k < O; k++) {
                 if (tm && tm[k] > 1) {
                     record_desc(ds, i, rec, sizeof rec);
-                    return fail(c, RECUR_EFORMAT, "/target_mask is not 0 or 1 at %s%s, output %zu",
-                                rec, at, k);
+                    return recur_h5_fail(c, RECUR_EFORMAT,
+                                         "/target_mask is not 0 or 1 at %s%s, output %zu", rec, at,
+                                         k);
                 }
                 if ((step && !m[r]) || (tm && !tm[k]))
                     continue;
                 if (!isfinite(y[k])) {
                     record_desc(ds, i, rec, sizeof rec);
-                    return fail(c, RECUR_EFORMAT,
-                                "/targets is not finite at %s%s, output %zu (mark missing "
-                                "targets 0 in /target_mask)",
-                                rec, at, k);
+                    return recur_h5_fail(c, RECUR_EFORMAT,
+                                         "/targets is not finite at %s%s, output %zu (mark missing "
+                                         "targets 0 in /target_mask)",
+                                         rec, at, k);
                 }
                 if (ds->task == RECUR_TASK_MULTILABEL && (y[k] < 0 || y[k] > 1)) {
                     record_desc(ds, i, rec, sizeof rec);
-                    return fail(c, RECUR_EFORMAT,
-                                "/targets is %g at %s%s, output %zu (multilabel targets are in "
-                                "[0, 1])",
-                                (double)y[k], rec, at, k);
+                    return recur_h5_fail(
+                        c, RECUR_EFORMAT,
+                        "/targets is %g at %s%s, output %zu (multilabel targets are in "
+                        "[0, 1])",
+                        (double)y[k], rec, at, k);
                 }
             }
         }
     }
     for (size_t i = 0; ds->names && i < N; i++)
         if (!ds->names[i])
-            return fail(c, RECUR_EINVAL, "/names: record %zu has no name", i);
+            return recur_h5_fail(c, RECUR_EINVAL, "/names: record %zu has no name", i);
     for (size_t k = 0; ds->classes && k < O; k++)
         if (!ds->classes[k])
-            return fail(c, RECUR_EINVAL, "/classes: output %zu has no name", k);
+            return recur_h5_fail(c, RECUR_EINVAL, "/classes: output %zu has no name", k);
     return 0;
 }
 
 /* Shape and arrays of an in-memory dataset, then its values. */
-static int check_dataset(ctx_t *c, const recur_dataset_t *ds)
+static int check_dataset(recur_h5_ctx_t *c, const recur_dataset_t *ds)
 {
     if (!ds)
-        return fail(c, RECUR_EINVAL, "no dataset");
+        return recur_h5_fail(c, RECUR_EINVAL, "no dataset");
     int rc =
         check_sizes(c, ds->task, ds->head, ds->N, ds->T, ds->F, ds->O, ds->target_mask != NULL);
     if (rc)
         return rc;
     if (!ds->x || !ds->mask)
-        return fail(c, RECUR_EINVAL, "no x or no mask");
+        return recur_h5_fail(c, RECUR_EINVAL, "no x or no mask");
     if (ds->task == RECUR_TASK_CLASSIFY && !ds->labels)
-        return fail(c, RECUR_EINVAL, "classify needs labels");
+        return recur_h5_fail(c, RECUR_EINVAL, "classify needs labels");
     if (ds->task != RECUR_TASK_CLASSIFY && !ds->targets)
-        return fail(c, RECUR_EINVAL, "%s needs targets", recur_task_name(ds->task));
+        return recur_h5_fail(c, RECUR_EINVAL, "%s needs targets", recur_task_name(ds->task));
     return check_values(c, ds);
 }
 
 int recur_dataset_validate(const recur_dataset_t *ds)
 {
-    ctx_t c = {.set = false};
+    recur_h5_ctx_t c = {.set = false};
     int rc = check_dataset(&c, ds);
     if (rc)
         recur_error("dataset: %s", c.msg);
@@ -299,7 +255,7 @@ static int alloc_arrays(recur_dataset_t *ds, bool tmask)
 recur_dataset_t *recur_dataset_alloc(recur_task_t task, recur_head_t head, size_t N, size_t T,
                                      size_t F, size_t O, bool with_target_mask)
 {
-    ctx_t c = {.set = false};
+    recur_h5_ctx_t c = {.set = false};
     const bool tmask = with_target_mask && task != RECUR_TASK_CLASSIFY;
     if (check_sizes(&c, task, head, N, T, F, O, tmask) != 0) {
         recur_error("dataset: %s", c.msg);
@@ -328,188 +284,56 @@ size_t recur_dataset_length(const recur_dataset_t *ds, size_t i)
     return 0;
 }
 
-/* ---- HDF5 helpers shared by load and save -----------------------------------------------------
- */
-
-/* File access: H5Fclose fails rather than lingers when an object is still open (a leak shows up
- * in the tests); file locks where the file system has them (HPC file systems often do not). */
-static hid_t file_access(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0)
-        return -1;
-    if (H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
-    if (H5Pset_file_locking(fapl, 1, 1) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-#endif
-    return fapl;
-}
-
-/* Variable-length string memory type with the given character set. */
-static hid_t vstr_type(H5T_cset_t cset)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return -1;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, cset) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static void vlen_reclaim(hid_t mt, hid_t sp, void *buf)
-{
-#if H5_VERSION_GE(1, 12, 0)
-    H5Treclaim(mt, sp, H5P_DEFAULT, buf);
-#else
-    H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
-#endif
-}
-
-static const char *class_name(H5T_class_t k)
-{
-    switch (k) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "floating-point";
-    case H5T_STRING:
-        return "string";
-    case H5T_ENUM:
-        return "enum";
-    case H5T_COMPOUND:
-        return "compound";
-    case H5T_ARRAY:
-        return "array";
-    case H5T_VLEN:
-        return "variable-length";
-    default:
-        return "unsupported";
-    }
-}
-
 /* ---- Loading: root attributes --------------------------------------------------------------- */
-
-/* Reads n strings of an attribute (is_attr) or dataset obj, of file type ftype (string class),
- * into list[0..n-1] (owned by the caller). */
-static int read_string_list(ctx_t *c, hid_t obj, bool is_attr, hid_t ftype, const char *what,
-                            size_t n, char **list)
-{
-    const htri_t vlen = H5Tis_variable_str(ftype);
-    int rc = RECUR_EFORMAT;
-    if (vlen < 0)
-        return fail_h5(c, rc, "cannot read %s", what);
-    if (vlen) {
-        char **ptrs = calloc(n, sizeof *ptrs); /* (n), strings allocated by HDF5 */
-        hid_t mt = vstr_type(H5Tget_cset(ftype));
-        hid_t sp = is_attr ? H5Aget_space(obj) : H5Dget_space(obj);
-        if (!ptrs)
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
-        else if (mt < 0 || sp < 0)
-            fail_h5(c, rc, "cannot read %s", what);
-        else if ((is_attr ? H5Aread(obj, mt, ptrs)
-                          : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs)) < 0)
-            fail_h5(c, rc, "cannot read %s", what);
-        else {
-            rc = 0;
-            for (size_t i = 0; rc == 0 && i < n; i++)
-                if (!(list[i] = strdup(ptrs[i] ? ptrs[i] : "")))
-                    rc = fail(c, RECUR_ENOMEM, "out of memory");
-            vlen_reclaim(mt, sp, ptrs);
-        }
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (mt >= 0)
-            H5Tclose(mt);
-        free(ptrs);
-        return rc;
-    }
-    const size_t size = H5Tget_size(ftype);
-    size_t bytes;
-    if (size == 0 || size > STR_MAX_BYTES || !recur_mul_ok(n, size, &bytes) ||
-        bytes > STRS_MAX_BYTES)
-        return fail(c, rc, "%s: strings too long", what);
-    const bool space_pad = H5Tget_strpad(ftype) == H5T_STR_SPACEPAD;
-    char *buf = malloc(bytes ? bytes : 1); /* (n, size) */
-    hid_t mt = buf ? H5Tcopy(ftype) : -1;
-    if (!buf)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    if (mt < 0 || (is_attr ? H5Aread(obj, mt, buf)
-                           : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)) < 0) {
-        fail_h5(c, rc, "cannot read %s", what);
-    } else {
-        rc = 0;
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            const char *s = buf + i * size;
-            size_t len = strnlen(s, size);
-            while (space_pad && len > 0 && s[len - 1] == ' ')
-                len--;
-            if (!(list[i] = strndup(s, len)))
-                rc = fail(c, RECUR_ENOMEM, "out of memory");
-        }
-    }
-    if (mt >= 0)
-        H5Tclose(mt);
-    free(buf);
-    return rc;
-}
 
 /* Opens root attribute name of f, which must be a scalar or hold one element of class want
  * (H5T_STRING, or H5T_INTEGER). *ftype gets its type (caller closes). */
-static hid_t open_attr(ctx_t *c, hid_t f, const char *name, H5T_class_t want, hid_t *ftype)
+static hid_t open_attr(recur_h5_ctx_t *c, hid_t f, const char *name, H5T_class_t want, hid_t *ftype)
 {
     *ftype = -1;
     const htri_t e = H5Aexists(f, name);
     if (e < 0) {
-        fail_h5(c, RECUR_EFORMAT, "cannot look up attribute '%s'", name);
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot look up attribute '%s'", name);
         return -1;
     }
     if (e == 0) {
-        fail(c, RECUR_EFORMAT, "no '%s' attribute", name);
+        recur_h5_fail(c, RECUR_EFORMAT, "no '%s' attribute", name);
         return -1;
     }
+    char what[96];
+    snprintf(what, sizeof what, "attribute '%s'", name);
+    recur_h5_shape_t sh;
+    size_t n;
     hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
-    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (a < 0 || sp < 0 || t < 0 || n < 0) {
-        fail_h5(c, RECUR_EFORMAT, "cannot read attribute '%s'", name);
-    } else if (n != 1) {
-        fail(c, RECUR_EFORMAT, "attribute '%s' must be one value, found %lld", name, (long long)n);
-    } else if (H5Tget_class(t) != want) {
-        fail(c, RECUR_EFORMAT, "attribute '%s' must be %s, found %s", name,
-             want == H5T_STRING ? "a string" : "an integer", class_name(H5Tget_class(t)));
-    } else {
-        H5Sclose(sp);
-        *ftype = t;
-        return a;
+    if (a < 0) {
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read %s", what);
+        return -1;
     }
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (a >= 0)
-        H5Aclose(a);
+    int rc = recur_h5_shape(c, a, true, what, &sh);
+    if (rc == 0 && (!recur_h5_numel(&sh, &n) || n != 1))
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be one value, found %zu", what, n);
+    if (rc == 0 && sh.cls != want)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s must be %s, found %s", what,
+                           want == H5T_STRING ? "a string" : "an integer",
+                           recur_h5_class_name(sh.cls));
+    if (rc == 0 && (*ftype = H5Aget_type(a)) < 0)
+        rc = recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read %s", what);
+    if (rc == 0)
+        return a;
+    H5Aclose(a);
     return -1;
 }
 
 /* String root attribute name into buf (truncated to size). */
-static int attr_string(ctx_t *c, hid_t f, const char *name, char *buf, size_t size)
+static int attr_string(recur_h5_ctx_t *c, hid_t f, const char *name, char *buf, size_t size)
 {
     hid_t t, a = open_attr(c, f, name, H5T_STRING, &t);
     if (a < 0)
         return RECUR_EFORMAT;
     char *s = NULL;
-    char what[64];
+    char what[96];
     snprintf(what, sizeof what, "attribute '%s'", name);
-    int rc = read_string_list(c, a, true, t, what, 1, &s);
+    int rc = recur_h5_read_strings(c, a, true, t, what, 1, STR_MAX_BYTES, &s);
     if (rc == 0)
         snprintf(buf, size, "%s", s);
     free(s);
@@ -519,15 +343,15 @@ static int attr_string(ctx_t *c, hid_t f, const char *name, char *buf, size_t si
 }
 
 /* Integer root attribute name. */
-static int attr_int(ctx_t *c, hid_t f, const char *name, int64_t *out)
+static int attr_int(recur_h5_ctx_t *c, hid_t f, const char *name, int64_t *out)
 {
     hid_t t, a = open_attr(c, f, name, H5T_INTEGER, &t);
     if (a < 0)
         return RECUR_EFORMAT;
-    int rc = 0;
+    char what[96];
+    snprintf(what, sizeof what, "attribute '%s'", name);
     long long v = 0;
-    if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
-        rc = fail_h5(c, RECUR_EFORMAT, "cannot read attribute '%s'", name);
+    const int rc = recur_h5_attr_read(c, a, H5T_NATIVE_LLONG, what, &v);
     *out = (int64_t)v;
     H5Tclose(t);
     H5Aclose(a);
@@ -535,33 +359,35 @@ static int attr_int(ctx_t *c, hid_t f, const char *name, int64_t *out)
 }
 
 /* format, format_version, task and num_outputs. */
-static int read_header(ctx_t *c, hid_t f, recur_task_t *task, size_t *O)
+static int read_header(recur_h5_ctx_t *c, hid_t f, recur_task_t *task, size_t *O)
 {
     char s[128];
     int64_t v;
     if (H5Aexists(f, "format") <= 0)
-        return fail(c, RECUR_EFORMAT, "not a recur dataset (no 'format' attribute)");
-    ctx_t quiet = {.set = false};
+        return recur_h5_fail(c, RECUR_EFORMAT, "not a recur dataset (no 'format' attribute)");
+    recur_h5_ctx_t quiet = {.set = false};
     if (attr_string(&quiet, f, "format", s, sizeof s) != 0)
-        return fail(c, RECUR_EFORMAT, "not a recur dataset (%s)", quiet.msg);
+        return recur_h5_fail(c, RECUR_EFORMAT, "not a recur dataset (%s)", quiet.msg);
     if (strcmp(s, RECUR_DATASET_FORMAT) != 0)
-        return fail(c, RECUR_EFORMAT, "not a recur dataset (format is '%.64s', expected '%s')", s,
-                    RECUR_DATASET_FORMAT);
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "not a recur dataset (format is '%.64s', expected '%s')", s,
+                             RECUR_DATASET_FORMAT);
     if (attr_int(c, f, "format_version", &v) != 0)
         return RECUR_EFORMAT;
     if (v < 1 || v > RECUR_DATASET_FORMAT_VERSION)
-        return fail(c, RECUR_EFORMAT, "unsupported format_version %lld (this recur reads %d)",
-                    (long long)v, RECUR_DATASET_FORMAT_VERSION);
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "unsupported format_version %lld (this recur reads %d)", (long long)v,
+                             RECUR_DATASET_FORMAT_VERSION);
     if (attr_string(c, f, "task", s, sizeof s) != 0)
         return RECUR_EFORMAT;
     if (recur_task_parse(s, task) != 0)
-        return fail(c, RECUR_EFORMAT, "task is '%.64s' (expected classify, multilabel or regress)",
-                    s);
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "task is '%.64s' (expected classify, multilabel or regress)", s);
     if (attr_int(c, f, "num_outputs", &v) != 0)
         return RECUR_EFORMAT;
     if (v < 1 || (uint64_t)v > DIM_MAX)
-        return fail(c, RECUR_EFORMAT, "num_outputs is %lld (expected 1..%zu)", (long long)v,
-                    DIM_MAX);
+        return recur_h5_fail(c, RECUR_EFORMAT, "num_outputs is %lld (expected 1..%zu)",
+                             (long long)v, DIM_MAX);
     *O = (size_t)v;
     return 0;
 }
@@ -571,7 +397,7 @@ static int read_header(ctx_t *c, hid_t f, recur_task_t *task, size_t *O)
 /* One dataset of the file, open while loading. */
 typedef struct {
     const char *name; /* "/x" */
-    hid_t d, t, s;    /* dataset, file type, dataspace; -1 when closed or absent */
+    hid_t d, t;       /* dataset, file type; -1 when closed or absent */
     H5T_class_t cls;
     int rank;
     hsize_t dims[3];
@@ -579,13 +405,11 @@ typedef struct {
 
 static void obj_close(obj_t *o)
 {
-    if (o->s >= 0)
-        H5Sclose(o->s);
     if (o->t >= 0)
         H5Tclose(o->t);
     if (o->d >= 0)
         H5Dclose(o->d);
-    o->s = o->t = o->d = -1;
+    o->t = o->d = -1;
 }
 
 static bool obj_present(const obj_t *o)
@@ -596,47 +420,45 @@ static bool obj_present(const obj_t *o)
 /* "(64, 12, 4)" */
 static const char *shape_str(char *buf, size_t size, int rank, const hsize_t *dims)
 {
-    size_t k = (size_t)snprintf(buf, size, "(");
-    for (int i = 0; i < rank && k < size; i++)
-        k += (size_t)snprintf(buf + k, size - k, "%s%llu", i ? ", " : "",
-                              (unsigned long long)dims[i]);
-    if (k < size)
-        snprintf(buf + k, size - k, ")");
-    return buf;
+    return recur_h5_shape_str(buf, size, rank, dims, false);
 }
 
 /* Opens dataset o->name of f when it exists (a missing required one is an error) and reads
  * its type class, rank (1..3) and dimensions. */
-static int obj_open(ctx_t *c, hid_t f, obj_t *o, bool required)
+static int obj_open(recur_h5_ctx_t *c, hid_t f, obj_t *o, bool required)
 {
     const htri_t e = H5Lexists(f, o->name, H5P_DEFAULT);
     if (e < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot look up %s", o->name);
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot look up %s", o->name);
     if (e == 0)
-        return required ? fail(c, RECUR_EFORMAT, "no dataset %s", o->name) : 0;
+        return required ? recur_h5_fail(c, RECUR_EFORMAT, "no dataset %s", o->name) : 0;
     if ((o->d = H5Dopen2(f, o->name, H5P_DEFAULT)) < 0)
-        return fail_h5(c, RECUR_EFORMAT, "%s is not a dataset", o->name);
-    if ((o->t = H5Dget_type(o->d)) < 0 || (o->s = H5Dget_space(o->d)) < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read %s", o->name);
-    o->cls = H5Tget_class(o->t);
-    if (H5Sget_simple_extent_type(o->s) != H5S_SIMPLE)
-        return fail(c, RECUR_EFORMAT, "%s must be an array (found a scalar or empty dataspace)",
-                    o->name);
-    o->rank = H5Sget_simple_extent_ndims(o->s);
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "%s is not a dataset", o->name);
+    if ((o->t = H5Dget_type(o->d)) < 0)
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read %s", o->name);
+    recur_h5_shape_t sh;
+    const int rc = recur_h5_shape(c, o->d, false, o->name, &sh);
+    if (rc)
+        return rc;
+    o->cls = sh.cls;
+    if (sh.kind != H5S_SIMPLE)
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "%s must be an array (found a scalar or empty dataspace)", o->name);
+    o->rank = sh.rank;
     if (o->rank < 1 || o->rank > 3)
-        return fail(c, RECUR_EFORMAT, "%s has %d dimensions (at most 3 expected)", o->name,
-                    o->rank);
-    if (H5Sget_simple_extent_dims(o->s, o->dims, NULL) != o->rank)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read the shape of %s", o->name);
-    for (int i = 0; i < o->rank; i++)
-        if (o->dims[i] > SIZE_MAX)
-            return fail(c, RECUR_EFORMAT, "%s is too large", o->name);
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s has %d dimensions (at most 3 expected)", o->name,
+                             o->rank);
+    for (int i = 0; i < o->rank; i++) {
+        if (sh.dims[i] > SIZE_MAX)
+            return recur_h5_fail(c, RECUR_EFORMAT, "%s is too large", o->name);
+        o->dims[i] = sh.dims[i];
+    }
     return 0;
 }
 
 /* Element class: floating point; integer (or, with enums, an enum over integers such as
  * numpy's bool as h5py writes it); string. */
-static int want_class(ctx_t *c, const obj_t *o, H5T_class_t want, bool enums)
+static int want_class(recur_h5_ctx_t *c, const obj_t *o, H5T_class_t want, bool enums)
 {
     H5T_class_t k = o->cls;
     if (k == H5T_ENUM && enums) {
@@ -647,16 +469,17 @@ static int want_class(ctx_t *c, const obj_t *o, H5T_class_t want, bool enums)
     }
     if (k == want && (want != H5T_FLOAT || H5Tget_size(o->t) <= 16))
         return 0;
-    return fail(c, RECUR_EFORMAT, "%s must hold %s, found %s", o->name,
-                want == H5T_FLOAT    ? "floating-point numbers"
-                : want == H5T_STRING ? "strings"
-                : enums              ? "integers or booleans"
-                                     : "integers",
-                class_name(o->cls));
+    return recur_h5_fail(c, RECUR_EFORMAT, "%s must hold %s, found %s", o->name,
+                         want == H5T_FLOAT    ? "floating-point numbers"
+                         : want == H5T_STRING ? "strings"
+                         : enums              ? "integers or booleans"
+                                              : "integers",
+                         recur_h5_class_name(o->cls));
 }
 
 /* o's shape must be dims[0..rank-1]; `as` says where the expectation comes from. */
-static int want_shape(ctx_t *c, const obj_t *o, int rank, const size_t *dims, const char *as)
+static int want_shape(recur_h5_ctx_t *c, const obj_t *o, int rank, const size_t *dims,
+                      const char *as)
 {
     bool ok = o->rank == rank;
     for (int i = 0; ok && i < rank; i++)
@@ -667,25 +490,24 @@ static int want_shape(ctx_t *c, const obj_t *o, int rank, const size_t *dims, co
     for (int i = 0; i < rank; i++)
         hd[i] = dims[i];
     char got[96], exp[96];
-    return fail(c, RECUR_EFORMAT, "%s has shape %s, expected %s %s", o->name,
-                shape_str(got, sizeof got, o->rank, o->dims), shape_str(exp, sizeof exp, rank, hd),
-                as);
+    return recur_h5_fail(c, RECUR_EFORMAT, "%s has shape %s, expected %s %s", o->name,
+                         shape_str(got, sizeof got, o->rank, o->dims),
+                         shape_str(exp, sizeof exp, rank, hd), as);
 }
 
-static int read_array(ctx_t *c, const obj_t *o, hid_t mtype, void *buf)
+/* All of o as mtype, converted as HDF5 does (integers clipped). */
+static int read_array(recur_h5_ctx_t *c, const obj_t *o, hid_t mtype, void *buf)
 {
-    if (H5Dread(o->d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        return fail_h5(c, RECUR_EIO, "cannot read %s", o->name);
-    return 0;
+    return recur_h5_read_all(c, o->d, mtype, NULL, o->name, buf);
 }
 
 /* Strings of o (1-D, n elements) into a new list of n owned strings. */
-static int read_strings(ctx_t *c, const obj_t *o, size_t n, char ***out)
+static int read_strings(recur_h5_ctx_t *c, const obj_t *o, size_t n, char ***out)
 {
     char **list = calloc(n ? n : 1, sizeof *list); /* (n) */
     if (!list)
-        return fail(c, RECUR_ENOMEM, "out of memory");
-    int rc = read_string_list(c, o->d, false, o->t, o->name, n, list);
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
+    int rc = recur_h5_read_strings(c, o->d, false, o->t, o->name, n, STR_MAX_BYTES, list);
     if (rc) {
         free_strings(list, n);
         return rc;
@@ -694,35 +516,12 @@ static int read_strings(ctx_t *c, const obj_t *o, size_t n, char ***out)
     return 0;
 }
 
-/* Refuses what HDF5 cannot open, with the system's reason when there is one. */
-static int check_openable(ctx_t *c, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return fail(c, RECUR_EIO, "cannot open: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return fail(c, RECUR_EIO, "not a regular file");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(c, RECUR_EIO, "cannot open: %s", strerror(errno));
-    fclose(fp);
-#if H5_VERSION_GE(1, 12, 0)
-    const htri_t h5 = H5Fis_accessible(path, H5P_DEFAULT);
-#else
-    const htri_t h5 = H5Fis_hdf5(path);
-#endif
-    H5Eclear2(H5E_DEFAULT);
-    if (h5 <= 0)
-        return fail(c, RECUR_EFORMAT, "not an HDF5 file");
-    return 0;
-}
-
 /* Indices into the obj_t table of a load, in opening order (closed in reverse). */
 enum { OB_X, OB_MASK, OB_Y, OB_TMASK, OB_NAMES, OB_CLASSES, OB_COUNT };
 
 /* Opens and checks every dataset against the header: classes, ranks and dimensions. Fills
  * ds's sizes and head (no allocation). */
-static int inspect(ctx_t *c, hid_t f, obj_t *ob, recur_dataset_t *ds)
+static int inspect(recur_h5_ctx_t *c, hid_t f, obj_t *ob, recur_dataset_t *ds)
 {
     int rc;
     const bool classify = ds->task == RECUR_TASK_CLASSIFY;
@@ -730,8 +529,9 @@ static int inspect(ctx_t *c, hid_t f, obj_t *ob, recur_dataset_t *ds)
         return rc;
     if (ob[OB_X].rank != 3) {
         char got[96];
-        return fail(c, RECUR_EFORMAT, "/x has shape %s, expected (records, steps, features)",
-                    shape_str(got, sizeof got, ob[OB_X].rank, ob[OB_X].dims));
+        return recur_h5_fail(c, RECUR_EFORMAT,
+                             "/x has shape %s, expected (records, steps, features)",
+                             shape_str(got, sizeof got, ob[OB_X].rank, ob[OB_X].dims));
     }
     ds->N = (size_t)ob[OB_X].dims[0];
     ds->T = (size_t)ob[OB_X].dims[1];
@@ -747,8 +547,8 @@ static int inspect(ctx_t *c, hid_t f, obj_t *ob, recur_dataset_t *ds)
     if ((rc = obj_open(c, f, y, false)))
         return rc;
     if (!obj_present(y))
-        return fail(c, RECUR_EFORMAT, "no dataset %s (task %s)", y->name,
-                    recur_task_name(ds->task));
+        return recur_h5_fail(c, RECUR_EFORMAT, "no dataset %s (task %s)", y->name,
+                             recur_task_name(ds->task));
     if ((rc = want_class(c, y, classify ? H5T_INTEGER : H5T_FLOAT, false)))
         return rc;
     const int seq_rank = classify ? 1 : 2;
@@ -757,10 +557,10 @@ static int inspect(ctx_t *c, hid_t f, obj_t *ob, recur_dataset_t *ds)
     const bool step = ds->head == RECUR_HEAD_STEP;
     if (y->rank != seq_rank && y->rank != seq_rank + 1) {
         char got[96];
-        return fail(c, RECUR_EFORMAT, "%s has shape %s, expected %s", y->name,
-                    shape_str(got, sizeof got, y->rank, y->dims),
-                    classify ? "(records) or (records, steps)"
-                             : "(records, num_outputs) or (records, steps, num_outputs)");
+        return recur_h5_fail(c, RECUR_EFORMAT, "%s has shape %s, expected %s", y->name,
+                             shape_str(got, sizeof got, y->rank, y->dims),
+                             classify ? "(records) or (records, steps)"
+                                      : "(records, num_outputs) or (records, steps, num_outputs)");
     }
     if (classify)
         rc = want_shape(c, y, step ? 2 : 1, nt, "(records[, steps] of /x)");
@@ -818,10 +618,10 @@ static void zero_unused(recur_dataset_t *ds)
 
 /* Allocates and reads the arrays and strings of the datasets inspect() checked. Masks are read
  * as signed bytes: HDF5 clips out-of-range integers, and a clipped value is never 0 or 1. */
-static int read_all(ctx_t *c, const obj_t *ob, recur_dataset_t *ds)
+static int read_all(recur_h5_ctx_t *c, const obj_t *ob, recur_dataset_t *ds)
 {
     if (alloc_arrays(ds, obj_present(&ob[OB_TMASK])) != 0)
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     int rc = read_array(c, &ob[OB_MASK], H5T_NATIVE_SCHAR, ds->mask);
     if (rc == 0)
         rc = read_array(c, &ob[OB_X], H5T_NATIVE_FLOAT, ds->x);
@@ -849,28 +649,22 @@ recur_dataset_t *recur_dataset_load(const char *path)
         return NULL;
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    ctx_t c = {.set = false};
+    recur_h5_ctx_t c = {.set = false};
     recur_dataset_t *ds = calloc(1, sizeof *ds);
     obj_t ob[OB_COUNT] = {
-        {.name = "/x", .d = -1, .t = -1, .s = -1},
-        {.name = "/mask", .d = -1, .t = -1, .s = -1},
-        {.name = "/labels", .d = -1, .t = -1, .s = -1},
-        {.name = "/target_mask", .d = -1, .t = -1, .s = -1},
-        {.name = "/names", .d = -1, .t = -1, .s = -1},
-        {.name = "/classes", .d = -1, .t = -1, .s = -1},
+        {.name = "/x", .d = -1, .t = -1},      {.name = "/mask", .d = -1, .t = -1},
+        {.name = "/labels", .d = -1, .t = -1}, {.name = "/target_mask", .d = -1, .t = -1},
+        {.name = "/names", .d = -1, .t = -1},  {.name = "/classes", .d = -1, .t = -1},
     };
-    hid_t fapl = -1, f = -1;
-    int rc = ds ? check_openable(&c, path) : fail(&c, RECUR_ENOMEM, "out of memory");
-    if (rc)
-        goto done;
-    if ((fapl = file_access()) < 0) {
-        rc = fail_h5(&c, RECUR_EIO, "cannot make HDF5 file properties");
+    hid_t f = -1;
+    int rc = RECUR_ENOMEM;
+    if (!ds) {
+        recur_h5_fail(&c, rc, "out of memory");
         goto done;
     }
-    if ((f = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        rc = fail_h5(&c, RECUR_EIO, "cannot open as HDF5");
-        goto close_fapl;
-    }
+    rc = RECUR_EIO;
+    if ((f = recur_h5_open(&c, path, true)) < 0)
+        goto done;
     if ((rc = read_header(&c, f, &ds->task, &ds->O)) != 0)
         goto close_file;
     if (ds->task != RECUR_TASK_CLASSIFY)
@@ -881,13 +675,10 @@ recur_dataset_t *recur_dataset_load(const char *path)
     for (int i = OB_COUNT - 1; i >= 0; i--)
         obj_close(&ob[i]);
 close_file:
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = fail_h5(&c, RECUR_EIO, "cannot close");
-close_fapl:
-    H5Pclose(fapl);
+    rc = recur_h5_close(&c, f, rc);
 done:
     if (rc) {
-        recur_error("%s: %s", path, c.msg);
+        recur_h5_report(&c, path);
         recur_dataset_free(ds);
         return NULL;
     }
@@ -895,50 +686,6 @@ done:
 }
 
 /* ---- Saving ---------------------------------------------------------------------------------- */
-
-static int put_attr(ctx_t *c, hid_t f, const char *name, hid_t type, const void *buf)
-{
-    int rc = RECUR_EIO;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = sp >= 0 ? H5Acreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a >= 0 && H5Awrite(a, type, buf) >= 0)
-        rc = 0;
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = RECUR_EIO;
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc ? fail_h5(c, rc, "cannot write attribute '%s'", name) : 0;
-}
-
-/* Variable-length UTF-8 string attribute: h5py reads it as a Python str. */
-static int put_str_attr(ctx_t *c, hid_t f, const char *name, const char *value)
-{
-    hid_t t = vstr_type(H5T_CSET_UTF8);
-    if (t < 0)
-        return fail_h5(c, RECUR_EIO, "cannot make a string type");
-    int rc = put_attr(c, f, name, t, &value);
-    H5Tclose(t);
-    return rc;
-}
-
-static int put_i64_attr(ctx_t *c, hid_t f, const char *name, int64_t v)
-{
-    long long x = v;
-    hid_t t = H5Tcopy(H5T_STD_I64LE);
-    if (t < 0)
-        return fail_h5(c, RECUR_EIO, "cannot make an integer type");
-    int rc = RECUR_EIO;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = sp >= 0 ? H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &x) >= 0)
-        rc = 0;
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = RECUR_EIO;
-    if (sp >= 0)
-        H5Sclose(sp);
-    H5Tclose(t);
-    return rc ? fail_h5(c, rc, "cannot write attribute '%s'", name) : 0;
-}
 
 /* Dataset creation properties: chunks of whole records (about CHUNK_BYTES), shuffled and
  * deflated when HDF5 has zlib; contiguous when one record is very large. */
@@ -970,58 +717,48 @@ static hid_t array_dcpl(int rank, const hsize_t *dims, size_t elem)
 }
 
 /* Dataset name of file type ftype and shape dims, written from buf in memory type mtype. */
-static int put_array(ctx_t *c, hid_t f, const char *name, hid_t ftype, hid_t mtype, int rank,
-                     const size_t *dims, const void *buf)
+static int put_array(recur_h5_ctx_t *c, hid_t f, const char *name, hid_t ftype, hid_t mtype,
+                     int rank, const size_t *dims, const void *buf)
 {
     hsize_t hd[3];
     for (int i = 0; i < rank; i++)
         hd[i] = dims[i];
-    int rc = RECUR_EIO;
-    hid_t sp = H5Screate_simple(rank, hd, NULL);
-    hid_t p = sp >= 0 ? array_dcpl(rank, hd, H5Tget_size(ftype)) : -1;
-    hid_t d = p >= 0 ? H5Dcreate2(f, name, ftype, sp, H5P_DEFAULT, p, H5P_DEFAULT) : -1;
-    if (d >= 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
-        rc = 0;
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = RECUR_EIO;
-    if (p >= 0)
-        H5Pclose(p);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc ? fail_h5(c, rc, "cannot write %s", name) : 0;
+    hid_t p = array_dcpl(rank, hd, H5Tget_size(ftype));
+    if (p < 0)
+        return recur_h5_fail_h5(c, RECUR_EIO, "cannot write /%s", name);
+    const int rc = recur_h5_put_dataset(c, f, "", name, ftype, mtype, rank, hd, p, buf);
+    H5Pclose(p);
+    return rc;
 }
 
 /* 1-D dataset of n variable-length UTF-8 strings. */
-static int put_strings(ctx_t *c, hid_t f, const char *name, char *const *s, size_t n)
+static int put_strings(recur_h5_ctx_t *c, hid_t f, const char *name, char *const *s, size_t n)
 {
-    hsize_t hd = n;
-    int rc = RECUR_EIO;
-    hid_t t = vstr_type(H5T_CSET_UTF8);
-    hid_t sp = t >= 0 ? H5Screate_simple(1, &hd, NULL) : -1;
-    hid_t d = sp >= 0 ? H5Dcreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0)
-        rc = 0;
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = RECUR_EIO;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc ? fail_h5(c, rc, "cannot write %s", name) : 0;
+    const hsize_t hd = n;
+    hid_t t = recur_h5_str_type(RECUR_H5_STR_VLEN_UTF8, 0, false);
+    if (t < 0)
+        return recur_h5_fail_h5(c, RECUR_EIO, "cannot make a string type");
+    const int rc = recur_h5_put_dataset(c, f, "", name, t, t, 1, &hd, H5P_DEFAULT, s);
+    H5Tclose(t);
+    return rc;
 }
 
-static int write_all(ctx_t *c, hid_t f, const recur_dataset_t *ds)
+/* The whole dataset into the new file f (recur_h5_fill_fn). */
+static int fill_dataset(recur_h5_ctx_t *c, hid_t f, const void *arg)
 {
+    const recur_dataset_t *ds = arg;
     const size_t N = ds->N, T = ds->T, F = ds->F, O = ds->O;
     const bool step = ds->head == RECUR_HEAD_STEP;
     const size_t x_dims[3] = {N, T, F}, y_dims[3] = {N, T, O}, o_dims[2] = {N, O};
-    int rc = put_str_attr(c, f, "format", RECUR_DATASET_FORMAT);
+    /* Variable-length UTF-8 string attributes: h5py reads them as Python str. */
+    const recur_h5_str_t vs = RECUR_H5_STR_VLEN_UTF8;
+    int rc = recur_h5_put_str(c, f, "", "format", RECUR_DATASET_FORMAT, vs);
     if (rc == 0)
-        rc = put_i64_attr(c, f, "format_version", RECUR_DATASET_FORMAT_VERSION);
+        rc = recur_h5_put_i64(c, f, "", "format_version", RECUR_DATASET_FORMAT_VERSION);
     if (rc == 0)
-        rc = put_str_attr(c, f, "task", recur_task_name(ds->task));
+        rc = recur_h5_put_str(c, f, "", "task", recur_task_name(ds->task), vs);
     if (rc == 0)
-        rc = put_i64_attr(c, f, "num_outputs", (int64_t)O);
+        rc = recur_h5_put_i64(c, f, "", "num_outputs", (int64_t)O);
     if (rc == 0)
         rc = put_array(c, f, "x", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, x_dims, ds->x);
     if (rc == 0)
@@ -1042,36 +779,6 @@ static int write_all(ctx_t *c, hid_t f, const recur_dataset_t *ds)
     return rc;
 }
 
-/* Flushes path's data to disk. */
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    if (close(fd) < 0)
-        rc = -1;
-    return rc;
-}
-
-/* Makes the rename durable; best effort (some file systems refuse fsync on directories). */
-static void fsync_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return;
-    char *slash = strrchr(dir, '/');
-    const char *d = dir;
-    if (!slash)
-        d = ".";
-    else if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    (void)fsync_path(d, O_RDONLY | O_DIRECTORY);
-    free(dir);
-}
-
 int recur_dataset_save(const recur_dataset_t *ds, const char *path)
 {
     if (!path || !*path) {
@@ -1079,68 +786,12 @@ int recur_dataset_save(const recur_dataset_t *ds, const char *path)
         return RECUR_EINVAL;
     }
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    ctx_t c = {.set = false};
-    bool tmp_exists = false;
-    hid_t fapl = -1, f = -1;
-    const size_t tmp_size = strlen(path) + 32;
-    char *tmp = malloc(tmp_size);
-    int rc;
-    if (!tmp) {
-        rc = fail(&c, RECUR_ENOMEM, "out of memory");
-        goto done;
-    }
+    recur_h5_ctx_t c = {.set = false};
     if (check_dataset(&c, ds) != 0) {
-        rc = RECUR_EINVAL;
-        goto done;
+        recur_h5_report(&c, path);
+        return RECUR_EINVAL;
     }
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-
-    /* Create the temporary file ourselves first, for a message with the system's reason. */
-    rc = RECUR_EIO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        fail(&c, rc, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    tmp_exists = true;
-    if (close(fd) < 0) {
-        fail(&c, rc, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if ((fapl = file_access()) < 0) {
-        fail_h5(&c, rc, "cannot make HDF5 file properties");
-        goto done;
-    }
-    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0) {
-        fail_h5(&c, rc, "cannot create HDF5 file %s", tmp);
-        goto close_fapl;
-    }
-    rc = write_all(&c, f, ds);
-    if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
-        rc = fail_h5(&c, RECUR_EIO, "cannot flush %s", tmp);
-    if (H5Fclose(f) < 0 && rc == 0)
-        rc = fail_h5(&c, RECUR_EIO, "cannot close %s", tmp);
-close_fapl:
-    H5Pclose(fapl);
-    if (rc)
-        goto done;
-    if (fsync_path(tmp, O_RDONLY) < 0) {
-        rc = fail(&c, RECUR_EIO, "cannot sync %s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path) < 0) {
-        rc = fail(&c, RECUR_EIO, "cannot rename %s to it: %s", tmp, strerror(errno));
-        goto done;
-    }
-    tmp_exists = false;
-    fsync_parent(path);
-done:
-    if (tmp_exists)
-        unlink(tmp);
-    free(tmp);
-    if (rc)
-        recur_error("%s: %s", path, c.msg);
-    return rc;
+    return recur_h5_save(path, 0, fill_dataset, ds); /* logs its own failure */
 }
 
 /* ---- Batches --------------------------------------------------------------------------------- */

@@ -99,7 +99,7 @@ const char *recur_h5_class_name(H5T_class_t k)
     }
 }
 
-void recur_h5_shape_str(char *buf, size_t size, int rank, const hsize_t *dims, bool tuple)
+const char *recur_h5_shape_str(char *buf, size_t size, int rank, const hsize_t *dims, bool tuple)
 {
     size_t k = (size_t)snprintf(buf, size, "(");
     for (int i = 0; i < rank && k < size; i++)
@@ -107,6 +107,7 @@ void recur_h5_shape_str(char *buf, size_t size, int rank, const hsize_t *dims, b
                               (unsigned long long)dims[i]);
     if (k < size)
         snprintf(buf + k, size - k, tuple && rank == 1 ? ",)" : ")");
+    return buf;
 }
 
 /* ---- Files ---------------------------------------------------------------------------------- */

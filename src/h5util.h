@@ -36,8 +36,9 @@ void recur_h5_report(const recur_h5_ctx_t *c, const char *path);
 /* "integer", "floating-point", "string", ... for messages. */
 const char *recur_h5_class_name(H5T_class_t k);
 
-/* "(64, 12, 4)"; with tuple a rank-1 shape is written as Python writes it, "(12,)". */
-void recur_h5_shape_str(char *buf, size_t size, int rank, const hsize_t *dims, bool tuple);
+/* "(64, 12, 4)" into buf, returned; with tuple a rank-1 shape is written as Python writes it,
+ * "(12,)". */
+const char *recur_h5_shape_str(char *buf, size_t size, int rank, const hsize_t *dims, bool tuple);
 
 /* ---- Files ---------------------------------------------------------------------------------- */
 
