@@ -2,17 +2,17 @@
  * windows and horizons, calendar features, datasets for the sequence and step heads; the
  * model-file round trip; the network's forecasts in physical units (run by recur/infer.h) and the
  * HDF5 prediction file. The baselines and metrics are in fc_baseline.c. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
 #include <recur/forecast.h>
 #include <recur/infer.h>
+
+#include "h5util.h"
 
 #define MAX_OUTPUTS ((size_t)1 << 20)
 
@@ -734,70 +734,38 @@ int recur_fc_predict(const recur_model_t *m, const recur_fc_t *fc, const recur_s
 
 /* ---- Prediction files ------------------------------------------------------------------------ */
 
-/* Writes a dataset of `rank` dims of buffer buf (memory type mt, file type ft). */
-static int put_data(hid_t f, const char *name, hid_t ft, hid_t mt, int rank, const hsize_t *dims,
-                    const void *buf)
-{
-    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
-    int rc = -1;
-    if (sp >= 0 && (d = H5Dcreate2(f, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
-        rc = 0;
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = -1;
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
-static int put_strings(hid_t f, const char *name, int rank, const hsize_t *dims,
+/* A dataset of variable-length UTF-8 strings. */
+static int put_strings(recur_h5_ctx_t *c, hid_t f, const char *name, int rank, const hsize_t *dims,
                        const char *const *v)
 {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    int rc = -1;
-    if (t >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0)
-        rc = put_data(f, name, t, t, rank, dims, v);
-    if (t >= 0)
-        H5Tclose(t);
+    hid_t t = recur_h5_str_type(RECUR_H5_STR_VLEN_UTF8, 0, false);
+    if (t < 0)
+        return recur_h5_fail_h5(c, RECUR_EIO, "cannot make a string type");
+    const int rc = recur_h5_put_dataset(c, f, "", name, t, t, rank, dims, H5P_DEFAULT, v);
+    H5Tclose(t);
     return rc;
 }
 
-static int put_attr_str(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (t >= 0 && sp >= 0 && H5Tset_size(t, strlen(v) + 1) >= 0 &&
-        H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
-        (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && H5Awrite(a, t, v) >= 0)
-        rc = 0;
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = -1;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
-}
+/* What a prediction file holds (recur_fc_write_predictions). */
+typedef struct {
+    const recur_fc_t *fc;
+    const recur_series_t *s;
+    const recur_fc_sample_t *smp; /* (n) */
+    size_t n;
+    const double *pred; /* (n, H, K) */
+    const char *cmdline, *model_path;
+} pred_file_t;
 
-static int put_attr_int(hid_t obj, const char *name, int v)
+/* Every array of the prediction file into the open file f (recur_h5_fill_fn); a failure is
+ * "cannot write the predictions", with the detail when there is one. */
+static int fill_predictions(recur_h5_ctx_t *c, hid_t f, const void *arg)
 {
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (sp >= 0 && (a = H5Acreate2(obj, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Awrite(a, H5T_NATIVE_INT, &v) >= 0)
-        rc = 0;
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = -1;
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
-/* Every array of the prediction file into the open file f. */
-static int write_predictions(hid_t f, const recur_fc_t *fc, const recur_series_t *s,
-                             const recur_fc_sample_t *smp, size_t n, const double *pred,
-                             const char *cmdline, const char *model_path)
-{
+    const pred_file_t *p = arg;
+    const recur_fc_t *fc = p->fc;
+    const recur_series_t *s = p->s;
+    const recur_fc_sample_t *smp = p->smp;
+    const size_t n = p->n;
+    recur_h5_ctx_t in = {.set = false}; /* the detail */
     const size_t H = fc->horizon, K = fc->n_out, O = fc->O;
     const bool dated = s->epoch != NULL, date_only = recur_fc_date_only(s);
     int rc = -1;
@@ -846,30 +814,34 @@ static int write_predictions(hid_t f, const recur_fc_t *fc, const recur_series_t
         snprintf(units, sizeof units, "seconds since 1970-01-01T00:00:00Z");
     else
         snprintf(units, sizeof units, "%s", s->time_units ? s->time_units : "steps");
-    if (put_attr_str(f, "format", "recur-forecast") || put_attr_int(f, "format_version", 1) ||
-        put_attr_str(f, "recur_version", RECUR_VERSION) ||
-        put_attr_str(f, "command_line", cmdline ? cmdline : "") ||
-        put_attr_str(f, "model", model_path ? model_path : "") ||
-        put_data(f, "forecast", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d3, pred) ||
-        put_data(f, "truth", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, d3, truth) ||
-        put_data(f, "issue_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, d1, issue) ||
-        put_data(f, "valid_time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d2, valid) ||
-        put_data(f, "series", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, d1, series) ||
-        put_data(f, "horizon", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dh, hz) ||
-        put_strings(f, "target", 1, dk, (const char *const *)targets) ||
-        put_strings(f, "series_name", 1, ds_, (const char *const *)s->series_names))
+    const recur_h5_str_t u8 = RECUR_H5_STR_FIXED_UTF8;
+    const hid_t F64 = H5T_IEEE_F64LE, D = H5T_NATIVE_DOUBLE, I32 = H5T_STD_I32LE,
+                I = H5T_NATIVE_INT32, P = H5P_DEFAULT;
+    if (recur_h5_put_str(&in, f, "", "format", "recur-forecast", u8) ||
+        recur_h5_put_i32(&in, f, "", "format_version", 1) ||
+        recur_h5_put_str(&in, f, "", "recur_version", RECUR_VERSION, u8) ||
+        recur_h5_put_str(&in, f, "", "command_line", p->cmdline ? p->cmdline : "", u8) ||
+        recur_h5_put_str(&in, f, "", "model", p->model_path ? p->model_path : "", u8) ||
+        recur_h5_put_dataset(&in, f, "", "forecast", F64, D, 3, d3, P, p->pred) ||
+        recur_h5_put_dataset(&in, f, "", "truth", F64, D, 3, d3, P, truth) ||
+        recur_h5_put_dataset(&in, f, "", "issue_time", F64, D, 1, d1, P, issue) ||
+        recur_h5_put_dataset(&in, f, "", "valid_time", F64, D, 2, d2, P, valid) ||
+        recur_h5_put_dataset(&in, f, "", "series", I32, I, 1, d1, P, series) ||
+        recur_h5_put_dataset(&in, f, "", "horizon", I32, I, 1, dh, P, hz) ||
+        put_strings(&in, f, "target", 1, dk, (const char *const *)targets) ||
+        put_strings(&in, f, "series_name", 1, ds_, (const char *const *)s->series_names))
         goto out;
     for (const char *const *nm = (const char *const[]){"issue_time", "valid_time", NULL}; *nm;
          nm++) {
         hid_t d = H5Dopen2(f, *nm, H5P_DEFAULT);
-        const int bad = d < 0 || put_attr_str(d, "units", units);
+        const int bad = d < 0 || recur_h5_put_str(&in, d, *nm, "units", units, u8);
         if (d >= 0)
             H5Dclose(d);
         if (bad)
             goto out;
     }
-    if (dated && (put_strings(f, "issue_date", 1, d1, (const char *const *)issue_d) ||
-                  put_strings(f, "valid_date", 2, d2, (const char *const *)valid_d)))
+    if (dated && (put_strings(&in, f, "issue_date", 1, d1, (const char *const *)issue_d) ||
+                  put_strings(&in, f, "valid_date", 2, d2, (const char *const *)valid_d)))
         goto out;
     rc = 0;
 out:
@@ -883,7 +855,11 @@ out:
     free(valid_d);
     free(targets);
     free(dates);
-    return rc;
+    if (rc && in.set)
+        return recur_h5_fail(c, RECUR_EIO, "cannot write the predictions (%s)", in.msg);
+    if (rc)
+        return recur_h5_fail(c, RECUR_EIO, "cannot write the predictions");
+    return 0;
 }
 
 int recur_fc_write_predictions(const char *path, const recur_fc_t *fc, const recur_series_t *s,
@@ -894,42 +870,8 @@ int recur_fc_write_predictions(const char *path, const recur_fc_t *fc, const rec
     void *old_data;
     H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int rc = RECUR_EIO;
-    const size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp) {
-        recur_error("out of memory");
-        rc = RECUR_ENOMEM;
-        goto out;
-    }
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    const int fd = mkstemp(tmp);
-    if (fd < 0) {
-        recur_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        goto out;
-    }
-    close(fd);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) {
-        recur_error("%s: cannot create", tmp);
-        unlink(tmp);
-        goto out;
-    }
-    const int w = write_predictions(f, fc, s, smp, n, pred, cmdline, model_path);
-    const herr_t c = H5Fclose(f);
-    if (w != 0 || c < 0) {
-        recur_error("%s: cannot write the predictions", path);
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        recur_error("%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(tmp);
+    const pred_file_t p = {fc, s, smp, n, pred, cmdline, model_path};
+    const int rc = recur_h5_save(path, 0, fill_predictions, &p); /* logs its own failure */
     H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
     return rc;
 }
