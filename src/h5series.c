@@ -8,95 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
 #include <recur/h5series.h>
 
+#include "h5util.h"
+
 #define NAME_MAX_LEN 64
 #define MAX_MISSING 16 /* values in a missing_value attribute */
 /* netCDF-4 writes this NAME on a dimension scale that has no coordinate variable. */
 #define NC_DIM_WITHOUT_VAR "This is a netCDF dimension but not a netCDF variable"
-
-/* ---- Errors ---------------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *path;
-    const char *obj; /* dataset being read, or NULL */
-    char msg[512];
-    bool failed;
-} ctx_t;
-
-static int fail(ctx_t *c, int rc, const char *fmt, ...) RECUR_PRINTF(3, 4);
-static int fail(ctx_t *c, int rc, const char *fmt, ...)
-{
-    if (!c->failed) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->msg, sizeof c->msg, fmt, ap);
-        va_end(ap);
-        c->failed = true;
-    }
-    return rc;
-}
-
-/* Innermost description of HDF5's error stack, for messages about HDF5's own failures. */
-static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    char *out = data;
-    if (n == 0 && e->desc)
-        snprintf(out, 128, "%s", e->desc);
-    return 0;
-}
-
-static int fail_h5(ctx_t *c, int rc, const char *what)
-{
-    char inner[128] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, inner);
-    if (inner[0])
-        return fail(c, rc, "%s (%s)", what, inner);
-    return fail(c, rc, "%s", what);
-}
-
-/* Logs the one line of a failed read. */
-static void report(const ctx_t *c)
-{
-    if (c->obj)
-        recur_error("%s: %s: %s", c->path, c->obj, c->msg);
-    else
-        recur_error("%s: %s", c->path, c->msg);
-}
-
-static const char *class_name(H5T_class_t k)
-{
-    switch (k) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "floating-point";
-    case H5T_STRING:
-        return "string";
-    case H5T_COMPOUND:
-        return "compound";
-    case H5T_ENUM:
-        return "enum";
-    case H5T_ARRAY:
-        return "array";
-    case H5T_VLEN:
-        return "variable-length";
-    case H5T_REFERENCE:
-        return "reference";
-    case H5T_OPAQUE:
-        return "opaque";
-    case H5T_BITFIELD:
-        return "bitfield";
-    case H5T_TIME:
-        return "time";
-    default:
-        return "unknown";
-    }
-}
 
 static char *dup_str(const char *s)
 {
@@ -359,69 +281,63 @@ int recur_series_select_parse(const char *arg, recur_series_select_t *out)
 
 /* ---- Attributes ------------------------------------------------------------------------------ */
 
+/* Drops the trailing blanks of s (fixed-length strings padded with spaces but marked otherwise). */
+static void trim_blanks(char *s)
+{
+    size_t k = strlen(s);
+    while (k > 0 && s[k - 1] == ' ')
+        k--;
+    s[k] = '\0';
+}
+
 /* Reads string attribute `name` of obj into buf (empty when absent). 0, or < 0 with c set
  * when it exists but is not a string of reasonable length. */
-static int read_str_attr(ctx_t *c, hid_t obj, const char *name, char *buf, size_t size)
+static int read_str_attr(recur_h5_ctx_t *c, hid_t obj, const char *name, char *buf, size_t size)
 {
     buf[0] = '\0';
     const htri_t ex = H5Aexists(obj, name);
     if (ex < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
     if (ex == 0)
         return 0;
+    char what[96];
+    snprintf(what, sizeof what, "attribute %s", name);
     int rc = RECUR_EFORMAT;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1, sp = -1, mt = -1;
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
-        fail_h5(c, rc, "cannot read an attribute");
+    recur_h5_shape_t sh;
+    size_t n;
+    char *s = NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1;
+    if (a < 0 || (t = H5Aget_type(a)) < 0) {
+        recur_h5_fail_h5(c, rc, "cannot read an attribute");
         goto close;
     }
-    if (H5Tget_class(t) != H5T_STRING) {
-        fail(c, rc, "attribute %s is %s, expected a string", name, class_name(H5Tget_class(t)));
+    if (recur_h5_shape(c, a, true, what, &sh) != 0)
+        goto close;
+    if (sh.cls != H5T_STRING) {
+        recur_h5_fail(c, rc, "attribute %s is %s, expected a string", name,
+                      recur_h5_class_name(sh.cls));
         goto close;
     }
-    if (H5Sget_simple_extent_npoints(sp) != 1) {
-        fail(c, rc, "attribute %s is not a single string", name);
+    if (!recur_h5_numel(&sh, &n) || n != 1) {
+        recur_h5_fail(c, rc, "attribute %s is not a single string", name);
         goto close;
     }
     const htri_t vl = H5Tis_variable_str(t);
     if (vl < 0) {
-        fail_h5(c, rc, "cannot read attribute");
+        recur_h5_fail_h5(c, rc, "cannot read attribute");
         goto close;
     }
-    if (vl) {
-        char *s = NULL;
-        if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-            H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, &s) < 0) {
-            fail_h5(c, rc, "cannot read attribute");
-            goto close;
-        }
-        snprintf(buf, size, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        const size_t n = H5Tget_size(t);
-        if (n == 0 || n > 65536) {
-            fail(c, rc, "attribute %s has a string of %zu bytes", name, n);
-            goto close;
-        }
-        char *s = calloc(n + 1, 1);
-        if (!s || (mt = H5Tcopy(t)) < 0 || H5Aread(a, mt, s) < 0) {
-            free(s);
-            fail(c, s ? rc : RECUR_ENOMEM, s ? "cannot read attribute" : "out of memory");
-            goto close;
-        }
-        size_t k = strnlen(s, n);
-        while (k > 0 && s[k - 1] == ' ')
-            k--;
-        s[k] = '\0';
-        snprintf(buf, size, "%s", s);
-        free(s);
+    if (!vl && (sh.size == 0 || sh.size > 65536)) {
+        recur_h5_fail(c, rc, "attribute %s has a string of %zu bytes", name, sh.size);
+        goto close;
     }
-    rc = 0;
+    if ((rc = recur_h5_read_strings(c, a, true, t, what, 1, 65536, &s)) != 0)
+        goto close;
+    if (!vl)
+        trim_blanks(s);
+    snprintf(buf, size, "%s", s);
 close:
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (sp >= 0)
-        H5Sclose(sp);
+    free(s);
     if (t >= 0)
         H5Tclose(t);
     if (a >= 0)
@@ -431,49 +347,45 @@ close:
 
 /* Reads numeric attribute `name` (lo..hi elements) into v as double; *n gets the count (0 when
  * absent) and *k the attribute's type class. String or other types are errors. */
-static int read_num_attr(ctx_t *c, hid_t obj, const char *name, size_t lo, size_t hi, double *v,
-                         size_t *n, H5T_class_t *k)
+static int read_num_attr(recur_h5_ctx_t *c, hid_t obj, const char *name, size_t lo, size_t hi,
+                         double *v, size_t *n, H5T_class_t *k)
 {
     *n = 0;
     const htri_t ex = H5Aexists(obj, name);
     if (ex < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
     if (ex == 0)
         return 0;
+    char what[96];
+    snprintf(what, sizeof what, "attribute %s", name);
     int rc = RECUR_EFORMAT;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1, sp = -1;
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
-        fail_h5(c, rc, "cannot read an attribute");
+    recur_h5_shape_t sh;
+    size_t np;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return recur_h5_fail_h5(c, rc, "cannot read an attribute");
+    if (recur_h5_shape(c, a, true, what, &sh) != 0)
+        goto close;
+    if (sh.cls != H5T_INTEGER && sh.cls != H5T_FLOAT) {
+        recur_h5_fail(c, rc, "attribute %s is %s, expected a number", name,
+                      recur_h5_class_name(sh.cls));
         goto close;
     }
-    const H5T_class_t kl = H5Tget_class(t);
-    if (kl != H5T_INTEGER && kl != H5T_FLOAT) {
-        fail(c, rc, "attribute %s is %s, expected a number", name, class_name(kl));
-        goto close;
-    }
-    const hssize_t np = H5Sget_simple_extent_npoints(sp);
-    if (np < (hssize_t)lo || np > (hssize_t)hi) {
+    if (!recur_h5_numel(&sh, &np) || np < lo || np > hi) {
         if (lo == hi)
-            fail(c, rc, "attribute %s has %lld values, expected %zu", name, (long long)np, lo);
+            recur_h5_fail(c, rc, "attribute %s has %zu values, expected %zu", name, np, lo);
         else
-            fail(c, rc, "attribute %s has %lld values, expected %zu..%zu", name, (long long)np, lo,
-                 hi);
+            recur_h5_fail(c, rc, "attribute %s has %zu values, expected %zu..%zu", name, np, lo,
+                          hi);
         goto close;
     }
-    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0) {
-        fail_h5(c, rc, "cannot read attribute");
+    if (recur_h5_attr_read(c, a, H5T_NATIVE_DOUBLE, what, v) != 0)
         goto close;
-    }
-    *n = (size_t)np;
-    *k = kl;
+    *n = np;
+    *k = sh.cls;
     rc = 0;
 close:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
+    H5Aclose(a);
     return rc;
 }
 
@@ -488,7 +400,7 @@ typedef struct {
     bool valid_packed; /* compare the range with the packed value */
 } packing_t;
 
-static int read_packing(ctx_t *c, hid_t d, H5T_class_t klass, packing_t *pk)
+static int read_packing(recur_h5_ctx_t *c, hid_t d, H5T_class_t klass, packing_t *pk)
 {
     double v[MAX_MISSING];
     size_t n;
@@ -505,7 +417,7 @@ static int read_packing(ctx_t *c, hid_t d, H5T_class_t klass, packing_t *pk)
         return RECUR_EFORMAT;
     if (n) {
         if (!isfinite(v[0]) || v[0] == 0)
-            return fail(c, RECUR_EFORMAT, "scale_factor is %g", v[0]);
+            return recur_h5_fail(c, RECUR_EFORMAT, "scale_factor is %g", v[0]);
         pk->scale = v[0];
         pk->packed = true;
     }
@@ -513,7 +425,7 @@ static int read_packing(ctx_t *c, hid_t d, H5T_class_t klass, packing_t *pk)
         return RECUR_EFORMAT;
     if (n) {
         if (!isfinite(v[0]))
-            return fail(c, RECUR_EFORMAT, "add_offset is %g", v[0]);
+            return recur_h5_fail(c, RECUR_EFORMAT, "add_offset is %g", v[0]);
         pk->offset = v[0];
         pk->packed = true;
     }
@@ -551,7 +463,7 @@ static int read_packing(ctx_t *c, hid_t d, H5T_class_t klass, packing_t *pk)
         }
     }
     if (have && (isnan(pk->vmin) || isnan(pk->vmax) || pk->vmin > pk->vmax))
-        return fail(c, RECUR_EFORMAT, "valid range [%g, %g] is empty", pk->vmin, pk->vmax);
+        return recur_h5_fail(c, RECUR_EFORMAT, "valid range [%g, %g] is empty", pk->vmin, pk->vmax);
     pk->valid_packed = range_packed || !pk->packed;
     return 0;
 }
@@ -597,78 +509,51 @@ static void var_close(var_t *v)
     v->id = -1;
 }
 
-/* Element class and size of dataset d: integer 1/2/4/8 or float 4/8 bytes. */
-static int check_type(ctx_t *c, hid_t d, H5T_class_t *klass)
+/* Element class and size of a dataset: integer 1/2/4/8 or float 4/8 bytes. */
+static int check_type(recur_h5_ctx_t *c, const recur_h5_shape_t *sh, H5T_class_t *klass)
 {
-    hid_t t = H5Dget_type(d);
-    if (t < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read its type");
-    const H5T_class_t k = H5Tget_class(t);
-    const size_t sz = H5Tget_size(t);
-    H5Tclose(t);
+    const H5T_class_t k = sh->cls;
+    const size_t sz = sh->size;
     if (k != H5T_INTEGER && k != H5T_FLOAT)
-        return fail(c, RECUR_EFORMAT, "has %s type, expected numbers", class_name(k));
+        return recur_h5_fail(c, RECUR_EFORMAT, "has %s type, expected numbers",
+                             recur_h5_class_name(k));
     if ((k == H5T_INTEGER && sz != 1 && sz != 2 && sz != 4 && sz != 8) ||
         (k == H5T_FLOAT && sz != 4 && sz != 8))
-        return fail(c, RECUR_EFORMAT, "has %zu-byte %s elements (not supported)", sz,
-                    class_name(k));
+        return recur_h5_fail(c, RECUR_EFORMAT, "has %zu-byte %s elements (not supported)", sz,
+                             recur_h5_class_name(k));
     *klass = k;
     return 0;
 }
 
-/* Rank and dimensions of dataset d, each in 1 .. RECUR_SERIES_MAX_DIM. */
-static int check_shape(ctx_t *c, hid_t d, int max_rank, int *rank, size_t *dims)
+/* Rank and dimensions of a dataset, each in 1 .. RECUR_SERIES_MAX_DIM. */
+static int check_shape(recur_h5_ctx_t *c, const recur_h5_shape_t *sh, int max_rank, int *rank,
+                       size_t *dims)
 {
-    hid_t sp = H5Dget_space(d);
-    if (sp < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read its shape");
-    int rc = RECUR_EFORMAT;
-    const H5S_class_t sc = H5Sget_simple_extent_type(sp);
-    const int r = H5Sget_simple_extent_ndims(sp);
-    hsize_t hd[H5S_MAX_RANK];
-    if (sc == H5S_SCALAR || sc == H5S_NULL || r == 0) {
-        fail(c, rc, "is a scalar, expected an array over time");
-        goto close;
-    }
-    if (r < 0 || sc != H5S_SIMPLE) {
-        fail_h5(c, rc, "cannot read its shape");
-        goto close;
-    }
-    if (r > max_rank) {
-        fail(c, rc, "has rank %d, more than %d", r, max_rank);
-        goto close;
-    }
-    if (H5Sget_simple_extent_dims(sp, hd, NULL) != r) {
-        fail_h5(c, rc, "cannot read its shape");
-        goto close;
-    }
+    const int r = sh->rank;
+    if (sh->kind != H5S_SIMPLE || r == 0)
+        return recur_h5_fail(c, RECUR_EFORMAT, "is a scalar, expected an array over time");
+    if (r > max_rank)
+        return recur_h5_fail(c, RECUR_EFORMAT, "has rank %d, more than %d", r, max_rank);
     for (int i = 0; i < r; i++) {
-        if (hd[i] == 0) {
-            fail(c, rc, "dimension %d has length 0", i);
-            goto close;
-        }
-        if (hd[i] > RECUR_SERIES_MAX_DIM) {
-            fail(c, rc, "dimension %d has length %llu, more than %zu", i, (unsigned long long)hd[i],
-                 RECUR_SERIES_MAX_DIM);
-            goto close;
-        }
-        dims[i] = (size_t)hd[i];
+        if (sh->dims[i] == 0)
+            return recur_h5_fail(c, RECUR_EFORMAT, "dimension %d has length 0", i);
+        if (sh->dims[i] > RECUR_SERIES_MAX_DIM)
+            return recur_h5_fail(c, RECUR_EFORMAT, "dimension %d has length %llu, more than %zu", i,
+                                 (unsigned long long)sh->dims[i], RECUR_SERIES_MAX_DIM);
+        dims[i] = (size_t)sh->dims[i];
     }
     *rank = r;
-    rc = 0;
-close:
-    H5Sclose(sp);
-    return rc;
+    return 0;
 }
 
 /* Opens dataset path of file f; distinguishes a missing object from one that is no dataset. */
-static hid_t open_dataset(ctx_t *c, hid_t f, const char *path)
+static hid_t open_dataset(recur_h5_ctx_t *c, hid_t f, const char *path)
 {
     const char *p = path;
     /* Every intermediate group must exist before H5Lexists may be asked about the link. */
     char buf[1024];
     if (strlen(path) >= sizeof buf) {
-        fail(c, RECUR_EINVAL, "name too long");
+        recur_h5_fail(c, RECUR_EINVAL, "name too long");
         return -1;
     }
     snprintf(buf, sizeof buf, "%s", path);
@@ -677,27 +562,27 @@ static hid_t open_dataset(ctx_t *c, hid_t f, const char *path)
             continue;
         *s = '\0';
         if (H5Lexists(f, buf, H5P_DEFAULT) <= 0) {
-            fail(c, RECUR_EFORMAT, "no such dataset");
+            recur_h5_fail(c, RECUR_EFORMAT, "no such dataset");
             return -1;
         }
         *s = '/';
     }
     if (!*p || strcmp(p, "/") == 0 || H5Lexists(f, p, H5P_DEFAULT) <= 0) {
-        fail(c, RECUR_EFORMAT, "no such dataset");
+        recur_h5_fail(c, RECUR_EFORMAT, "no such dataset");
         return -1;
     }
     H5O_info_t info;
     if (H5Oget_info_by_name2(f, p, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
-        fail_h5(c, RECUR_EFORMAT, "cannot open");
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot open");
         return -1;
     }
     if (info.type != H5O_TYPE_DATASET) {
-        fail(c, RECUR_EFORMAT, "is not a dataset");
+        recur_h5_fail(c, RECUR_EFORMAT, "is not a dataset");
         return -1;
     }
     hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
     if (d < 0)
-        fail_h5(c, RECUR_EFORMAT, "cannot open");
+        recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot open");
     return d;
 }
 
@@ -710,7 +595,7 @@ static const char *base_name(const char *p)
 
 /* Dimension names and scales of v from its DIMENSION_LIST attribute (netCDF-4 and HDF5 dimension
  * scales: one variable-length list of object references per dimension); "dimK" without. */
-static int read_dims(ctx_t *c, var_t *v)
+static int read_dims(recur_h5_ctx_t *c, var_t *v)
 {
     for (int i = 0; i < v->rank; i++) {
         snprintf(v->dim_name[i], NAME_MAX_LEN, "dim%d", i);
@@ -718,7 +603,7 @@ static int read_dims(ctx_t *c, var_t *v)
     }
     const htri_t ex = H5Aexists(v->id, "DIMENSION_LIST");
     if (ex < 0)
-        return fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "cannot read its attributes");
     if (ex == 0)
         return 0;
     int rc = RECUR_EFORMAT;
@@ -727,21 +612,21 @@ static int read_dims(ctx_t *c, var_t *v)
     bool have_list = false;
     if ((a = H5Aopen(v->id, "DIMENSION_LIST", H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0 ||
         (sp = H5Aget_space(a)) < 0) {
-        fail_h5(c, rc, "cannot read DIMENSION_LIST");
+        recur_h5_fail_h5(c, rc, "cannot read DIMENSION_LIST");
         goto close;
     }
     if (H5Tget_class(t) != H5T_VLEN || (sup = H5Tget_super(t)) < 0 ||
         H5Tget_class(sup) != H5T_REFERENCE || H5Tequal(sup, H5T_STD_REF_OBJ) <= 0) {
-        fail(c, rc, "DIMENSION_LIST is not a list of object references");
+        recur_h5_fail(c, rc, "DIMENSION_LIST is not a list of object references");
         goto close;
     }
     if (H5Sget_simple_extent_ndims(sp) != 1 ||
         H5Sget_simple_extent_npoints(sp) != (hssize_t)v->rank) {
-        fail(c, rc, "DIMENSION_LIST does not have one entry per dimension");
+        recur_h5_fail(c, rc, "DIMENSION_LIST does not have one entry per dimension");
         goto close;
     }
     if ((mt = H5Tvlen_create(H5T_STD_REF_OBJ)) < 0 || H5Aread(a, mt, list) < 0) {
-        fail_h5(c, rc, "cannot read DIMENSION_LIST");
+        recur_h5_fail_h5(c, rc, "cannot read DIMENSION_LIST");
         goto close;
     }
     have_list = true;
@@ -784,7 +669,7 @@ close:
 }
 
 /* Opens and validates variable path: dataset, element type, shape, dimension names, packing. */
-static int var_open(ctx_t *c, hid_t f, const char *path, int max_rank, var_t *v)
+static int var_open(recur_h5_ctx_t *c, hid_t f, const char *path, int max_rank, var_t *v)
 {
     memset(v, 0, sizeof *v);
     v->path = path;
@@ -794,19 +679,21 @@ static int var_open(ctx_t *c, hid_t f, const char *path, int max_rank, var_t *v)
     c->obj = path;
     if ((v->id = open_dataset(c, f, path)) < 0)
         return RECUR_EFORMAT;
-    if (check_type(c, v->id, &v->klass) < 0 ||
-        check_shape(c, v->id, max_rank, &v->rank, v->dims) < 0 || read_dims(c, v) < 0 ||
+    recur_h5_shape_t sh;
+    if (recur_h5_shape(c, v->id, false, path, &sh) != 0 || check_type(c, &sh, &v->klass) < 0 ||
+        check_shape(c, &sh, max_rank, &v->rank, v->dims) < 0 || read_dims(c, v) < 0 ||
         read_packing(c, v->id, v->klass, &v->pk) < 0)
         return RECUR_EFORMAT;
     for (int i = 0; i < v->rank; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(v->dim_name[i], v->dim_name[j]) == 0)
-                return fail(c, RECUR_EFORMAT, "dimension '%s' appears twice", v->dim_name[i]);
+                return recur_h5_fail(c, RECUR_EFORMAT, "dimension '%s' appears twice",
+                                     v->dim_name[i]);
     return 0;
 }
 
 /* Reads the hyperslab start/count of v (in its own dimension order) into out as doubles. */
-static int read_slab(ctx_t *c, hid_t d, int rank, const size_t *start, const size_t *count,
+static int read_slab(recur_h5_ctx_t *c, hid_t d, int rank, const size_t *start, const size_t *count,
                      double *out)
 {
     hsize_t st[RECUR_SERIES_MAX_RANK], cn[RECUR_SERIES_MAX_RANK];
@@ -818,11 +705,11 @@ static int read_slab(ctx_t *c, hid_t d, int rank, const size_t *start, const siz
     hid_t fs = H5Dget_space(d), ms = -1;
     if (fs < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cn, NULL) < 0 ||
         (ms = H5Screate_simple(rank, cn, NULL)) < 0) {
-        fail_h5(c, rc, "cannot select the data");
+        recur_h5_fail_h5(c, rc, "cannot select the data");
         goto close;
     }
     if (H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, out) < 0) {
-        fail_h5(c, rc, "cannot read the data");
+        recur_h5_fail_h5(c, rc, "cannot read the data");
         goto close;
     }
     rc = 0;
@@ -836,7 +723,8 @@ close:
 
 /* Values of coordinate (dimension scale) s for a dimension of length n: numeric, rank 1, n
  * values; *none when it is netCDF's placeholder for a dimension without a variable. Unpacked. */
-static int read_coord(ctx_t *c, hid_t s, const char *dim, size_t n, double **out, bool *none)
+static int read_coord(recur_h5_ctx_t *c, hid_t s, const char *dim, size_t n, double **out,
+                      bool *none)
 {
     *out = NULL;
     *none = false;
@@ -850,21 +738,23 @@ static int read_coord(ctx_t *c, hid_t s, const char *dim, size_t n, double **out
     H5T_class_t k;
     int rank;
     size_t dims[RECUR_SERIES_MAX_RANK];
-    if (check_type(c, s, &k) < 0 || check_shape(c, s, 1, &rank, dims) < 0) {
+    recur_h5_shape_t sh;
+    if (recur_h5_shape(c, s, false, dim, &sh) != 0 || check_type(c, &sh, &k) < 0 ||
+        check_shape(c, &sh, 1, &rank, dims) < 0) {
         char why[sizeof c->msg];
         memcpy(why, c->msg, sizeof why);
         snprintf(c->msg, sizeof c->msg, "coordinate '%s' %.400s", dim, why);
         return RECUR_EFORMAT;
     }
     if (dims[0] != n)
-        return fail(c, RECUR_EFORMAT, "coordinate '%s' has %zu values, its dimension %zu", dim,
-                    dims[0], n);
+        return recur_h5_fail(c, RECUR_EFORMAT, "coordinate '%s' has %zu values, its dimension %zu",
+                             dim, dims[0], n);
     packing_t pk;
     if (read_packing(c, s, k, &pk) < 0)
         return RECUR_EFORMAT;
     double *x = malloc(n * sizeof *x);
     if (!x)
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     size_t start = 0;
     if (read_slab(c, s, 1, &start, &n, x) < 0) {
         free(x);
@@ -920,7 +810,7 @@ static bool add_bytes(size_t *total, size_t n, size_t sz, size_t cap)
 }
 
 /* Allocates s's arrays for S x T x V (the byte count checked by the caller). */
-static int alloc_series(ctx_t *c, recur_series_t *s, size_t S, size_t T, size_t V)
+static int alloc_series(recur_h5_ctx_t *c, recur_series_t *s, size_t S, size_t T, size_t V)
 {
     const size_t n = S * T * V;
     s->S = S;
@@ -933,7 +823,7 @@ static int alloc_series(ctx_t *c, recur_series_t *s, size_t S, size_t T, size_t 
     s->var_units = calloc(V, sizeof *s->var_units);
     s->series_names = calloc(S, sizeof *s->series_names);
     if (!s->values || !s->mask || !s->time || !s->var_names || !s->var_units || !s->series_names)
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         s->values[i] = NAN;
         s->mask[i] = 0;
@@ -944,10 +834,10 @@ static int alloc_series(ctx_t *c, recur_series_t *s, size_t S, size_t T, size_t 
 }
 
 /* The time coordinate: values into s->time, units and calendar decoded into s->epoch. */
-static int set_time(ctx_t *c, recur_series_t *s, hid_t scale, const char *dim)
+static int set_time(recur_h5_ctx_t *c, recur_series_t *s, hid_t scale, const char *dim)
 {
     if (!(s->time_name = dup_str(dim)))
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     if (scale < 0)
         return 0;
     double *x;
@@ -959,14 +849,15 @@ static int set_time(ctx_t *c, recur_series_t *s, hid_t scale, const char *dim)
     for (size_t t = 0; t < s->T; t++) {
         if (!isfinite(x[t])) {
             free(x);
-            return fail(c, RECUR_EFORMAT, "time coordinate '%s' is missing at index %zu", dim, t);
+            return recur_h5_fail(c, RECUR_EFORMAT, "time coordinate '%s' is missing at index %zu",
+                                 dim, t);
         }
         if (t > 0 && !(x[t] > x[t - 1])) {
             const double a = x[t - 1], b = x[t];
             free(x);
-            return fail(c, RECUR_EFORMAT,
-                        "time coordinate '%s' is not increasing at index %zu (%g after %g)", dim, t,
-                        b, a);
+            return recur_h5_fail(
+                c, RECUR_EFORMAT,
+                "time coordinate '%s' is not increasing at index %zu (%g after %g)", dim, t, b, a);
         }
     }
     memcpy(s->time, x, s->T * sizeof *x);
@@ -976,7 +867,7 @@ static int set_time(ctx_t *c, recur_series_t *s, hid_t scale, const char *dim)
         read_str_attr(c, scale, "calendar", cal, sizeof cal) < 0)
         return RECUR_EFORMAT;
     if (units[0] && !(s->time_units = dup_str(units)))
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     double us, origin;
     if (!units[0] || recur_time_units_parse(units, &us, &origin) != 0)
         return 0;
@@ -984,28 +875,54 @@ static int set_time(ctx_t *c, recur_series_t *s, hid_t scale, const char *dim)
         strcasecmp(cal, "proleptic_gregorian") != 0)
         return 0;
     if (!(s->epoch = malloc(s->T * sizeof *s->epoch)))
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     recur_civil_t cv;
     for (size_t t = 0; t < s->T; t++) {
         s->epoch[t] = s->time[t] * us + origin;
         if (!recur_time_civil(s->epoch[t], &cv))
-            return fail(c, RECUR_EFORMAT, "time %g %s is out of range", s->time[t], units);
+            return recur_h5_fail(c, RECUR_EFORMAT, "time %g %s is out of range", s->time[t], units);
     }
     return 0;
 }
 
-static int set_units(ctx_t *c, recur_series_t *s, size_t v, hid_t d, const char *name)
+static int set_units(recur_h5_ctx_t *c, recur_series_t *s, size_t v, hid_t d, const char *name)
 {
     char u[128];
     if (read_str_attr(c, d, "units", u, sizeof u) < 0)
         return RECUR_EFORMAT;
     if (!(s->var_units[v] = dup_str(u)) || !(s->var_names[v] = dup_str(name)))
-        return fail(c, RECUR_ENOMEM, "out of memory");
+        return recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     return 0;
 }
 
+/* The V strings of attribute name of d (one per column) into names; fixed-length ones lose their
+ * trailing blanks. */
+static int read_names(recur_h5_ctx_t *c, hid_t d, const char *name, size_t V, char **names)
+{
+    char what[96];
+    snprintf(what, sizeof what, "attribute %s", name);
+    recur_h5_ctx_t quiet = {.set = false};
+    recur_h5_shape_t sh;
+    size_t np = 0;
+    int rc = RECUR_EFORMAT;
+    hid_t a = H5Aopen(d, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+    if (t < 0 || recur_h5_shape(&quiet, a, true, what, &sh) != 0 || sh.cls != H5T_STRING ||
+        !recur_h5_numel(&sh, &np) || np != V)
+        recur_h5_fail(c, rc, "attribute %s is not %zu strings (one per column)", name, V);
+    else
+        rc = recur_h5_read_strings(c, a, true, t, what, V, 1024, names);
+    const bool fixed = rc == 0 && H5Tis_variable_str(t) == 0;
+    for (size_t j = 0; fixed && j < V; j++)
+        trim_blanks(names[j]);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
 /* Plain mode: a (time) or (time, feature) dataset. */
-static int read_plain(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap,
+static int read_plain(recur_h5_ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap,
                       recur_series_t *s)
 {
     var_t v;
@@ -1016,12 +933,12 @@ static int read_plain(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t ca
     rc = RECUR_EFORMAT;
     const size_t T = v.dims[0], V = v.rank == 2 ? v.dims[1] : 1;
     if (V > RECUR_SERIES_MAX_VARS) {
-        fail(c, rc, "has %zu columns, more than %d", V, RECUR_SERIES_MAX_VARS);
+        recur_h5_fail(c, rc, "has %zu columns, more than %d", V, RECUR_SERIES_MAX_VARS);
         goto close;
     }
     size_t bytes = 0;
     if (!add_bytes(&bytes, T * V, sizeof(double) * 2 + 1, cap)) {
-        fail(c, rc, "%zu x %zu values need more than %zu bytes", T, V, cap);
+        recur_h5_fail(c, rc, "%zu x %zu values need more than %zu bytes", T, V, cap);
         goto close;
     }
     /* Column names from a "columns" or "features" string-list attribute. */
@@ -1030,58 +947,13 @@ static int read_plain(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t ca
     for (const char *const *an = (const char *const[]){"columns", "features", NULL}; *an; an++) {
         if (H5Aexists(v.id, *an) <= 0)
             continue;
-        hid_t a = H5Aopen(v.id, *an, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
-        hid_t sp = a >= 0 ? H5Aget_space(a) : -1, mt = -1;
-        const hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-        if (t < 0 || H5Tget_class(t) != H5T_STRING || np != (hssize_t)V) {
-            fail(c, rc, "attribute %s is not %zu strings (one per column)", *an, V);
-        } else if (H5Tis_variable_str(t) > 0) {
-            char **vl = calloc(V, sizeof *vl);
-            names = calloc(V, sizeof *names);
-            if (vl && names && (mt = H5Tcopy(H5T_C_S1)) >= 0 &&
-                H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
-                H5Aread(a, mt, vl) >= 0) {
-                for (size_t j = 0; j < V; j++) {
-                    names[j] = dup_str(vl[j] ? vl[j] : "");
-                    H5free_memory(vl[j]);
-                }
-                n_names = V;
-            } else {
-                fail(c, rc, "cannot read attribute %s", *an);
-            }
-            free(vl);
-        } else {
-            const size_t sz = H5Tget_size(t);
-            char *raw = sz > 0 && sz <= 1024 ? calloc(V, sz) : NULL;
-            names = calloc(V, sizeof *names);
-            if (raw && names && (mt = H5Tcopy(t)) >= 0 && H5Aread(a, mt, raw) >= 0) {
-                for (size_t j = 0; j < V; j++) {
-                    size_t k = strnlen(raw + j * sz, sz);
-                    while (k > 0 && raw[j * sz + k - 1] == ' ')
-                        k--;
-                    names[j] = malloc(k + 1);
-                    if (names[j]) {
-                        memcpy(names[j], raw + j * sz, k);
-                        names[j][k] = '\0';
-                    }
-                }
-                n_names = V;
-            } else {
-                fail(c, rc, "cannot read attribute %s", *an);
-            }
-            free(raw);
-        }
-        if (mt >= 0)
-            H5Tclose(mt);
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (t >= 0)
-            H5Tclose(t);
-        if (a >= 0)
-            H5Aclose(a);
+        if (!(names = calloc(V, sizeof *names)))
+            recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
+        else if (read_names(c, v.id, *an, V, names) == 0)
+            n_names = V;
         break;
     }
-    if (c->failed) {
+    if (c->set) {
         for (size_t j = 0; names && j < V; j++)
             free(names[j]);
         free(names);
@@ -1100,7 +972,7 @@ static int read_plain(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t ca
         snprintf(nm, sizeof nm, "c%zu", j);
         const char *name = n_names && names[j] && names[j][0] ? names[j] : nm;
         if (!(s->var_names[j] = dup_str(name)) || !(s->var_units[j] = dup_str(unit)))
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
+            rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
     }
     for (size_t j = 0; names && j < V; j++)
         free(names[j]);
@@ -1111,7 +983,7 @@ static int read_plain(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t ca
         goto close;
     rc = RECUR_ENOMEM;
     if (!(buf = malloc(T * V * sizeof *buf))) {
-        fail(c, rc, "out of memory");
+        recur_h5_fail(c, rc, "out of memory");
         goto close;
     }
     size_t start[2] = {0, 0}, count[2] = {T, V};
@@ -1139,13 +1011,14 @@ static int dim_index(const var_t *v, const char *name)
 }
 
 /* The time dimension of v (see the header for the order of the rules). */
-static int find_time_dim(ctx_t *c, const var_t *v, const char *want, int *out)
+static int find_time_dim(recur_h5_ctx_t *c, const var_t *v, const char *want, int *out)
 {
     if (want) {
         if ((*out = dim_index(v, want)) < 0)
-            return fail(c, RECUR_EINVAL, "no dimension '%s' (its dimensions: %s%s%s%s%s)", want,
-                        v->dim_name[0], v->rank > 1 ? ", " : "", v->rank > 1 ? v->dim_name[1] : "",
-                        v->rank > 2 ? ", " : "", v->rank > 2 ? "..." : "");
+            return recur_h5_fail(c, RECUR_EINVAL, "no dimension '%s' (its dimensions: %s%s%s%s%s)",
+                                 want, v->dim_name[0], v->rank > 1 ? ", " : "",
+                                 v->rank > 1 ? v->dim_name[1] : "", v->rank > 2 ? ", " : "",
+                                 v->rank > 2 ? "..." : "");
         return 0;
     }
     if ((*out = dim_index(v, "time")) >= 0)
@@ -1179,7 +1052,8 @@ static int find_time_dim(ctx_t *c, const var_t *v, const char *want, int *out)
 }
 
 /* CF mode: variables over shared named dimensions; selections and panels. */
-static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, recur_series_t *s)
+static int read_cf(recur_h5_ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap,
+                   recur_series_t *s)
 {
     const size_t V = o->n_vars;
     int rc = RECUR_EINVAL;
@@ -1187,15 +1061,15 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
     double *buf = NULL;
     double *coords[RECUR_SERIES_MAX_RANK] = {NULL};
     if (V == 0 || V > RECUR_SERIES_MAX_VARS) {
-        fail(c, rc, "expected 1..%d variables, got %zu", RECUR_SERIES_MAX_VARS, V);
+        recur_h5_fail(c, rc, "expected 1..%d variables, got %zu", RECUR_SERIES_MAX_VARS, V);
         return rc;
     }
     if (o->n_select > RECUR_SERIES_MAX_SELECT) {
-        fail(c, rc, "more than %d selections", RECUR_SERIES_MAX_SELECT);
+        recur_h5_fail(c, rc, "more than %d selections", RECUR_SERIES_MAX_SELECT);
         return rc;
     }
     if (!(v = calloc(V, sizeof *v))) {
-        fail(c, RECUR_ENOMEM, "out of memory");
+        recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         return RECUR_ENOMEM;
     }
     for (size_t j = 0; j < V; j++)
@@ -1205,7 +1079,7 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
         for (size_t i = 0; i < j; i++)
             if (strcmp(o->vars[i], o->vars[j]) == 0) {
                 c->obj = o->vars[j];
-                fail(c, rc, "named twice");
+                recur_h5_fail(c, rc, "named twice");
                 goto close;
             }
         opened = j + 1;
@@ -1227,21 +1101,21 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
         const recur_series_select_t *q = &o->select[k];
         const int i = dim_index(v0, q->name);
         if (i < 0) {
-            fail(c, rc, "--select: no dimension '%s'", q->name);
+            recur_h5_fail(c, rc, "--select: no dimension '%s'", q->name);
             goto close;
         }
         if (i == td) {
-            fail(c, rc, "--select: '%s' is the time dimension", q->name);
+            recur_h5_fail(c, rc, "--select: '%s' is the time dimension", q->name);
             goto close;
         }
         if (sel[i] >= 0) {
-            fail(c, rc, "--select: dimension '%s' selected twice", q->name);
+            recur_h5_fail(c, rc, "--select: dimension '%s' selected twice", q->name);
             goto close;
         }
         if (!q->by_value) {
             if (q->index >= v0->dims[i]) {
-                fail(c, rc, "--select: %s=%zu is out of range (0..%zu)", q->name, q->index,
-                     v0->dims[i] - 1);
+                recur_h5_fail(c, rc, "--select: %s=%zu is out of range (0..%zu)", q->name, q->index,
+                              v0->dims[i] - 1);
                 goto close;
             }
             sel[i] = (long)q->index;
@@ -1253,7 +1127,7 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
             goto close;
         rc = RECUR_EINVAL;
         if (none) {
-            fail(c, rc, "--select: dimension '%s' has no coordinate values", q->name);
+            recur_h5_fail(c, rc, "--select: dimension '%s' has no coordinate values", q->name);
             goto close;
         }
         double best = INFINITY;
@@ -1263,7 +1137,7 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
                 sel[i] = (long)j;
             }
         if (sel[i] < 0) {
-            fail(c, rc, "--select: coordinate '%s' has no valid value", q->name);
+            recur_h5_fail(c, rc, "--select: coordinate '%s' has no valid value", q->name);
             goto close;
         }
     }
@@ -1274,7 +1148,8 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
             continue;
         pstride[i] = S;
         if (!recur_mul_ok(S, v0->dims[i], &S) || S > RECUR_SERIES_MAX_SERIES) {
-            fail(c, RECUR_EFORMAT, "the panel has more than %zu series", RECUR_SERIES_MAX_SERIES);
+            recur_h5_fail(c, RECUR_EFORMAT, "the panel has more than %zu series",
+                          RECUR_SERIES_MAX_SERIES);
             goto close;
         }
     }
@@ -1283,18 +1158,19 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
     for (size_t j = 1; j < V; j++) {
         c->obj = v[j].path;
         if (v[j].rank != v0->rank) {
-            fail(c, rc, "has %d dimensions, %s has %d", v[j].rank, v0->path, v0->rank);
+            recur_h5_fail(c, rc, "has %d dimensions, %s has %d", v[j].rank, v0->path, v0->rank);
             goto close;
         }
         for (int i = 0; i < v[j].rank; i++) {
             const int k = dim_index(v0, v[j].dim_name[i]);
             if (k < 0) {
-                fail(c, rc, "has dimension '%s', which %s has not", v[j].dim_name[i], v0->path);
+                recur_h5_fail(c, rc, "has dimension '%s', which %s has not", v[j].dim_name[i],
+                              v0->path);
                 goto close;
             }
             if (v[j].dims[i] != v0->dims[k]) {
-                fail(c, rc, "dimension '%s' has length %zu, in %s %zu", v[j].dim_name[i],
-                     v[j].dims[i], v0->path, v0->dims[k]);
+                recur_h5_fail(c, rc, "dimension '%s' has length %zu, in %s %zu", v[j].dim_name[i],
+                              v[j].dims[i], v0->path, v0->dims[k]);
                 goto close;
             }
         }
@@ -1305,8 +1181,8 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
     if (!recur_mul_ok(S, T, &n) || !recur_mul_ok(n, V, &n) ||
         !add_bytes(&bytes, n, sizeof(double) + 1, cap) ||
         !add_bytes(&bytes, S * T, sizeof(double), cap)) {
-        fail(c, rc, "%zu series x %zu steps x %zu variables need more than %zu bytes", S, T, V,
-             cap);
+        recur_h5_fail(c, rc, "%zu series x %zu steps x %zu variables need more than %zu bytes", S,
+                      T, V, cap);
         goto close;
     }
     if ((rc = alloc_series(c, s, S, T, V)) < 0)
@@ -1338,7 +1214,7 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
                 len = len + (size_t)w < sizeof name ? len + (size_t)w : sizeof name - 1;
         }
         if (!(s->series_names[si] = dup_str(name))) {
-            rc = fail(c, RECUR_ENOMEM, "out of memory");
+            rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
             goto close;
         }
     }
@@ -1346,7 +1222,7 @@ static int read_cf(ctx_t *c, hid_t f, const recur_series_opts_t *o, size_t cap, 
         goto close;
     /* Each variable: its slab, scattered into (S, T, V). */
     if (!(buf = malloc(S * T * sizeof *buf))) {
-        rc = fail(c, RECUR_ENOMEM, "out of memory");
+        rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
         goto close;
     }
     for (size_t j = 0; j < V; j++) {
@@ -1402,52 +1278,35 @@ close:
 
 recur_series_t *recur_series_read(const char *path, const recur_series_opts_t *opts)
 {
-    ctx_t c = {.path = path ? path : "(null)"};
+    recur_h5_ctx_t c = {.set = false};
     H5E_auto2_t old_fn;
     void *old_data;
     H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     recur_series_t *s = calloc(1, sizeof *s);
-    hid_t fapl = -1, f = -1;
+    hid_t f = -1;
     int rc = RECUR_EINVAL;
     if (!s) {
-        fail(&c, RECUR_ENOMEM, "out of memory");
+        recur_h5_fail(&c, RECUR_ENOMEM, "out of memory");
         goto out;
     }
     if (!path || !opts || (!opts->dataset == !opts->vars)) {
-        fail(&c, rc, "give either a dataset or variables");
+        recur_h5_fail(&c, rc, "give either a dataset or variables");
         goto out;
     }
     const size_t cap = opts->max_bytes ? opts->max_bytes : RECUR_SERIES_MAX_BYTES;
-    if (access(path, R_OK) != 0) {
-        fail(&c, RECUR_EIO, "cannot open: %s", strerror(errno));
+    if ((f = recur_h5_open(&c, path, false)) < 0)
         goto out;
-    }
-    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0) {
-        fail_h5(&c, RECUR_EIO, "cannot make file properties");
-        goto out;
-    }
-    const htri_t ok = H5Fis_hdf5(path); /* H5Fis_accessible() is 1.12 */
-    if (ok <= 0) {
-        fail(&c, RECUR_EFORMAT, "not an HDF5 file");
-        goto out;
-    }
-    if ((f = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0) {
-        fail_h5(&c, RECUR_EFORMAT, "cannot open as HDF5 (damaged or truncated?)");
-        goto out;
-    }
     rc = opts->dataset ? read_plain(&c, f, opts, cap, s) : read_cf(&c, f, opts, cap, s);
 out:
-    if (f >= 0 && H5Fclose(f) < 0 && rc == 0) {
-        c.obj = NULL;
-        rc = fail_h5(&c, RECUR_EIO, "cannot close");
+    if (f >= 0 && H5Fclose(f) < 0 && rc == 0 && !c.set) {
+        c.obj = NULL; /* the file's failure, not the dataset's */
+        rc = recur_h5_fail_h5(&c, RECUR_EIO, "cannot close");
     }
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (c.failed || rc < 0) {
-        if (!c.failed)
-            fail(&c, rc, "cannot read");
-        report(&c);
+    if (c.set || rc < 0) {
+        if (!c.set)
+            recur_h5_fail(&c, rc, "cannot read");
+        recur_h5_report(&c, path ? path : "(null)");
         recur_series_free(s);
         s = NULL;
     }
