@@ -42,7 +42,8 @@ def main():
         pc = lambda *a: subprocess.run(["pkg-config", *a, "hdf5"], check=True,
                                        capture_output=True, text=True).stdout.split()
         subprocess.run(["cc", "-O2", "-std=c11", "-Iinclude", "-D_GNU_SOURCE", *pc("--cflags"),
-                        "bench/h5read.c", "src/h5series.c", "src/log.c", *pc("--libs"), "-lm",
+                        "bench/h5read.c", "src/h5series.c", "src/h5var.c", "src/cftime.c",
+                        "src/h5util.c", "src/outfile.c", "src/log.c", *pc("--libs"), "-lm",
                         "-o", exe], check=True)
         print("layout\trecur_s\th5dump_binary_s\th5dump_text_s\tratio_binary\tratio_text")
         for layout in ("contiguous", "chunked"):

@@ -6,7 +6,8 @@
  *
  * Build (from the top of the tree; see the README's fuzzing section):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -D_GNU_SOURCE \
- *       $(pkg-config --cflags hdf5) tests/fuzz/fuzz_h5series.c src/h5series.c src/log.c \
+ *       $(pkg-config --cflags hdf5) tests/fuzz/fuzz_h5series.c src/h5series.c src/h5var.c \
+ *       src/cftime.c src/h5util.c src/outfile.c src/log.c \
  *       $(pkg-config --libs hdf5) -lm -o build/fuzz_h5series
  * Seeds: sh tests/fuzz/make_h5series_corpus.sh DIR (fixtures with a mode byte appended).
  * Run: build/fuzz_h5series -max_len=65536 -timeout=10 NEWDIR DIR 2>fuzz.log */
