@@ -194,40 +194,39 @@ fail_attr:
     return -1;
 }
 
-static int get_i64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, int64_t *out)
+/* Integer attribute name of loc into *i (int64) or *u (uint64, refused when negative). */
+static int get_int(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, int64_t *i,
+                   uint64_t *u)
 {
     char what[320];
     bool sgn;
     hid_t a = open_int_attr(c, loc, where, name, attr_what(what, sizeof what, where, name), &sgn);
     if (a < 0)
         return RECUR_EFORMAT;
-    uint64_t u;
-    int rc = sgn ? recur_h5_attr_read(c, a, H5T_NATIVE_INT64, what, out)
-                 : recur_h5_attr_read(c, a, H5T_NATIVE_UINT64, what, &u);
-    if (rc == 0 && !sgn && u > INT64_MAX)
+    int64_t sv = 0;
+    uint64_t uv = 0;
+    int rc = sgn ? recur_h5_attr_read(c, a, H5T_NATIVE_INT64, what, &sv)
+                 : recur_h5_attr_read(c, a, H5T_NATIVE_UINT64, what, &uv);
+    if (rc == 0 && i && !sgn && uv > INT64_MAX)
         rc = recur_h5_fail(c, RECUR_EFORMAT, "%s is out of range", what);
-    else if (rc == 0 && !sgn)
-        *out = (int64_t)u;
+    else if (rc == 0 && u && sgn && sv < 0)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s is negative (%lld)", what, (long long)sv);
+    else if (rc == 0 && i)
+        *i = sgn ? sv : (int64_t)uv;
+    else if (rc == 0)
+        *u = sgn ? (uint64_t)sv : uv;
     H5Aclose(a);
     return rc;
 }
 
+static int get_i64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, int64_t *out)
+{
+    return get_int(c, loc, where, name, out, NULL);
+}
+
 static int get_u64(recur_h5_ctx_t *c, hid_t loc, const char *where, const char *name, uint64_t *out)
 {
-    char what[320];
-    bool sgn;
-    hid_t a = open_int_attr(c, loc, where, name, attr_what(what, sizeof what, where, name), &sgn);
-    if (a < 0)
-        return RECUR_EFORMAT;
-    int64_t s;
-    int rc = sgn ? recur_h5_attr_read(c, a, H5T_NATIVE_INT64, what, &s)
-                 : recur_h5_attr_read(c, a, H5T_NATIVE_UINT64, what, out);
-    if (rc == 0 && sgn && s < 0)
-        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s is negative (%lld)", what, (long long)s);
-    else if (rc == 0 && sgn)
-        *out = (uint64_t)s;
-    H5Aclose(a);
-    return rc;
+    return get_int(c, loc, where, name, NULL, out);
 }
 
 /* One number (integer or floating point) from attribute name of loc, which must exist. */
