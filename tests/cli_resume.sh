@@ -33,11 +33,15 @@ PY
 OPTS="--data $tmp/add.h5 --cell gru --hidden 32 --layers 2 --dropout 0.2 --epochs 3 \
 --batch-size 16 --clip 1 -q"
 # shellcheck disable=SC2086
+t0=$(date +%s.%N)
 "$RECUR" train $OPTS -o "$tmp/A.h5" --log "$tmp/A.jsonl" --grad-log "$tmp/A.g"
 check "uninterrupted run" '[ $? -eq 0 ]'
+dur=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
 
-# Kill after about $2 seconds (a little longer each time, so that slow builds such as the
-# sanitizers' progress too) with signal $1, then resume until done; a checkpoint every 5 updates.
+# Kill after about $2 of the uninterrupted run's time $dur (at least 0.05 s; a little longer
+# each time, so that every run progresses) with signal $1, then resume until done; a checkpoint
+# every 5 updates. Scaling by the run's own time keeps the kills inside the run on fast and slow
+# machines and builds (the sanitizers') alike.
 preempted_run() {
     out=$tmp/$3.h5 log=$tmp/$3.jsonl
     rm -f "$out" "$log" "$tmp/$3.g"
@@ -50,7 +54,8 @@ preempted_run() {
         "$RECUR" train $OPTS -o "$out" --log "$log" --grad-log "$tmp/$3.g" --checkpoint-every 5 \
             $resume &
         pid=$!
-        sleep "$(awk "BEGIN {print $2 * (1 + $runs / 4)}")" # longer each time: progress
+        sleep "$(awk -v f="$2" -v d="$dur" -v r="$runs" \
+            'BEGIN {s = f * d; if (s < 0.05) s = 0.05; print s * (1 + r / 4)}')"
         kill "-$1" $pid 2>/dev/null
         wait $pid
         rc=$?
@@ -61,14 +66,14 @@ preempted_run() {
     done
     return 1
 }
-preempted_run TERM 0.25 B
+preempted_run TERM 0.3 B
 check "SIGTERM: checkpoint, exit 143, resume to the end" '[ $? -eq 0 ]'
 check "SIGTERM: the run was really interrupted ($interrupted times)" '[ "$interrupted" -ge 1 ]'
 check "SIGTERM: weights identical to the uninterrupted run" 'same_weights "$tmp/A.h5" "$tmp/B.h5"'
 check "SIGTERM: log identical but for the times" \
     '[ "$(sed "s/\"seconds\":[^,}]*//" "$tmp/A.jsonl")" = "$(sed "s/\"seconds\":[^,}]*//" "$tmp/B.jsonl")" ]'
 check "SIGTERM: per-update gradient log identical" 'cmp -s "$tmp/A.g" "$tmp/B.g"'
-preempted_run KILL 0.3 C
+preempted_run KILL 0.2 C
 check "SIGKILL at any moment: resume from the last checkpoint" '[ $? -eq 0 ]'
 check "SIGKILL: the run was really interrupted ($interrupted times)" '[ "$interrupted" -ge 2 ]'
 check "SIGKILL: weights identical" 'same_weights "$tmp/A.h5" "$tmp/C.h5"'
@@ -148,10 +153,12 @@ for kind in seq step; do
 --hidden 64 --layers 2 --dropout 0.1 --epochs 120 --batch-size 1 --patience 1000 -q"
     fi
     # shellcheck disable=SC2086
+    t0=$(date +%s.%N)
     "$RECUR" train $OPTS -o "$tmp/FA.h5" --log "$tmp/FA.jsonl" --grad-log "$tmp/FA.g"
     check "forecaster ($kind): uninterrupted run" '[ $? -eq 0 ]'
+    dur=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
     for sig in TERM KILL; do
-        preempted_run $sig 0.3 F$sig
+        preempted_run $sig 0.2 F$sig
         check "forecaster ($kind), SIG$sig: resumed to the end" '[ $? -eq 0 ]'
         check "forecaster ($kind), SIG$sig: really interrupted ($interrupted times)" \
             '[ "$interrupted" -ge 2 ]'
