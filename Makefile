@@ -187,7 +187,7 @@ bench: all $(O)/bench/fasta_read
 # The suite of real tasks (data/tasks/tasks.tsv): one script per task, data/tasks/NAME.sh, builds
 # data/real/NAME/ from Debian packages (md5-pinned; a task already built is checked, not redone).
 TASK_PKGS := samtools minimap2 python3-h5py python3-numpy python3-netcdf4
-TASK_NAMES := $(filter-out common,$(basename $(notdir $(wildcard data/tasks/*.sh))))
+TASK_NAMES := $(filter-out common check,$(basename $(notdir $(wildcard data/tasks/*.sh))))
 
 deps-tasks:
 	@for p in $(TASK_PKGS); do \

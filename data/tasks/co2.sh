@@ -2,7 +2,7 @@
 # co2.sh - weekly atmospheric CO2 at Mauna Loa, 1958-2001, with its real gaps (forecasting, one
 # weekly series with missing values): data/real/co2/co2.nc (netCDF-4)
 #
-# Usage: sh data/tasks/co2.sh            (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/co2.sh   (`make tasks` runs every task)
 # Needs python3-netcdf4 (make deps-tasks). Source (md5-pinned): statsmodels' co2.csv in
 # Debian's python3-statsmodels (Keeling & Whorf, SIO continuous air samples at Mauna Loa,
 # weekly means; public domain). See data/README.md.
@@ -12,6 +12,7 @@
 # 7 days from 1958-03-29 to 2001-12-29. recur masks the missing targets out of the loss and
 # the metrics and zeroes missing inputs (--missing-indicators adds a 0/1 channel).
 TASK=co2
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 up_to_date
 CSV=$(fetch python3-statsmodels \

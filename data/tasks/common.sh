@@ -1,5 +1,5 @@
-# common.sh - sourced by the task scripts data/tasks/NAME.sh (POSIX sh; run from the top of
-# the tree, with TASK=NAME set before sourcing). See data/README.md, "Real tasks".
+# common.sh - sourced by the task scripts data/tasks/NAME.sh (POSIX sh), which set TASK=NAME and
+# change to the top of the tree before sourcing it. See data/README.md, "Real tasks".
 #
 #   die MESSAGE            print "data/tasks/NAME.sh: MESSAGE" on stderr, exit 1
 #   run CMD ARGS...        run CMD with its output in a log; on failure die with its last line
@@ -62,14 +62,16 @@ fetch() {
         if [ ! -f "$_deb" ]; then
             _tmp=$(mktemp -d "$CACHE/.dl.XXXXXX")
             chmod 755 "$_tmp"
-            (cd "$_tmp" && apt-get download "$_pkg") >"$LOG" 2>&1 ||
-                { rm -rf "$_tmp"; die "apt-get download $_pkg failed: $(grep -v '^W: ' "$LOG" | tail -n 1)"; }
+            if ! (cd "$_tmp" && apt-get download "$_pkg") >"$LOG" 2>&1; then
+                rm -rf "$_tmp"
+                die "apt-get download $_pkg failed: $(grep -v '^W: ' "$LOG" | tail -n 1)"
+            fi
             mv "$_tmp"/*.deb "$_deb"
             rm -rf "$_tmp"
         fi
-        dpkg-deb --fsys-tarfile "$_deb" | tar -xO "./$_path" >"$_dst.part" 2>"$LOG" ||
-            { rm -f "$_dst.part"; die "$_pkg has no /$_path"; }
-        mv "$_dst.part" "$_dst"
+        dpkg-deb --fsys-tarfile "$_deb" | tar -xO "./$_path" >"$_dst.part.$$" 2>"$LOG" ||
+            { rm -f "$_dst.part.$$"; die "$_pkg has no /$_path"; }
+        mv "$_dst.part.$$" "$_dst"
     fi
     _got=$(md5sum <"$_dst" | cut -c1-32)
     [ "$_got" = "$_md5" ] || die "/$_path from $_pkg has md5 $_got, expected $_md5"
@@ -97,6 +99,7 @@ begin() {
 
 finish() {
     scripts_md5 >"$NEW/SCRIPTS"
+    # shellcheck disable=SC2094
     (cd "$NEW" && find . -type f ! -name MD5SUMS ! -name SCRIPTS | sed 's|^\./||' |
         LC_ALL=C sort | xargs md5sum >MD5SUMS)
     rm -rf "$OUT"

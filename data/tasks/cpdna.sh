@@ -3,7 +3,7 @@
 # NC_000932.1, 100-nt windows; made by data/make_cpdna.sh) with a validation split:
 # data/real/cpdna/
 #
-# Usage: sh data/tasks/cpdna.sh          (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/cpdna.sh   (`make tasks` runs every task)
 #
 # data/cpdna/ has a training and a test set, split by position in blocks of 8,000 bases (test:
 # blocks 3, 7, 11, 15). The validation set is cut from the end of the training region by
@@ -11,12 +11,14 @@
 # the rest stay for training; the test set is data/cpdna's, unchanged. No window crosses a
 # block edge, so no two splits share a base.
 TASK=cpdna
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 up_to_date
 for f in "8a3bcc764f2b43ea1e124da0c73449b6 train_coding.fa" \
     "fd42f564fd202764491256022f3d10e9 train_noncoding.fa" \
     "f2f65df217b103919d02154d70941dba test_coding.fa" \
     "90544c93cd591862f0e774f47afec645 test_noncoding.fa"; do
+    # shellcheck disable=SC2086
     set -- $f
     [ -f "data/cpdna/$2" ] || die "data/cpdna/$2 is missing"
     got=$(md5sum <"data/cpdna/$2" | cut -c1-32)

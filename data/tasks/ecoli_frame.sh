@@ -2,7 +2,7 @@
 # ecoli_frame.sh - E. coli K-12 150-nt fragments, 4 classes: noncoding or coding in reading frame
 # 0, 1 or 2: data/real/ecoli_frame/
 #
-# Usage: sh data/tasks/ecoli_frame.sh    (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/ecoli_frame.sh   (`make tasks` runs every task)
 # Source: NC_000913.2 in Debian's cct-examples (GenBank, md5-pinned). See data/README.md.
 #
 # frame0, frame1, frame2  a fragment inside one CDS (one segment, not partial, not /pseudo,
@@ -18,6 +18,7 @@
 # test the last 15 %; fragments across a boundary are dropped, and so is a fragment whose
 # sequence occurs earlier (train before val before test).
 TASK=ecoli_frame
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 TASK_DEPS=data/tasks/genbank.py
 up_to_date
@@ -80,6 +81,7 @@ for k, split in enumerate(gb.SPLITS):
         counts.append("%s\t%s\t%d\t%d" % (split, label, len(rs), avail))
 with open(out + "/COUNTS.tsv", "w") as fo:
     fo.write("split\tclass\tn\tbefore_thinning\n" + "\n".join(counts) + "\n")
-    fo.write("# duplicate fragments dropped %d; boundaries %d %d of %d\n" % (dropped, b[0], b[1], L))
+    fo.write("# duplicate fragments dropped %d; boundaries %d %d of %d\n"
+             % (dropped, b[0], b[1], L))
 EOF
 finish

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ecoli_tis.sh - E. coli K-12 translation initiation sites (2 classes, 60 nt): data/real/ecoli_tis/
 #
-# Usage: sh data/tasks/ecoli_tis.sh      (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/ecoli_tis.sh   (`make tasks` runs every task)
 # Source: NC_000913.2 in Debian's cct-examples (GenBank, md5-pinned). See data/README.md.
 #
 # start     60-nt window on the gene's strand around the true start codon of an annotated CDS:
@@ -14,6 +14,7 @@
 # val the next 15 %, test the last 15 %; windows crossing a boundary (or the origin) are
 # dropped; a window whose sequence occurs earlier (train before val before test) is dropped.
 TASK=ecoli_tis
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 TASK_DEPS=data/tasks/genbank.py
 up_to_date

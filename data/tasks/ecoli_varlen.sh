@@ -2,7 +2,7 @@
 # ecoli_varlen.sh - E. coli K-12 coding vs noncoding stretches of 100..1000 nt (records of
 # varying length, 2 classes): data/real/ecoli_varlen/
 #
-# Usage: sh data/tasks/ecoli_varlen.sh   (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/ecoli_varlen.sh   (`make tasks` runs every task)
 # Source: NC_000913.2 in Debian's cct-examples (GenBank, md5-pinned). See data/README.md.
 #
 # noncoding  every stretch that no gene, CDS or RNA feature touches and that is at least 100 nt
@@ -18,6 +18,7 @@
 # test the last 15 %; pieces across a boundary are dropped, and so is a piece whose sequence
 # occurs earlier (train before val before test).
 TASK=ecoli_varlen
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 TASK_DEPS=data/tasks/genbank.py
 up_to_date

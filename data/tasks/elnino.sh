@@ -2,7 +2,7 @@
 # elnino.sh - monthly sea surface temperature of the Nino 1+2 region, 1950-2010 (forecasting, one
 # monthly series): data/real/elnino/elnino.nc (netCDF-4)
 #
-# Usage: sh data/tasks/elnino.sh         (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/elnino.sh   (`make tasks` runs every task)
 # Needs python3-netcdf4 (make deps-tasks). Source (md5-pinned): statsmodels' elnino.csv in
 # Debian's python3-statsmodels (NOAA ERSST.V3B, Nino 1+2: 0-10 S, 90-80 W; public domain).
 # See data/README.md.
@@ -11,6 +11,7 @@
 # month, 1950-01 .. 2010-12 (732 months, none missing). recur splits the time axis
 # chronologically (--val-fraction, --test-fraction: see data/tasks/tasks.tsv).
 TASK=elnino
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 up_to_date
 CSV=$(fetch python3-statsmodels \

@@ -3,7 +3,7 @@
 # Chlamydia trachomatis), reads simulated with wgsim and aligned with minimap2 into one sorted,
 # indexed BAM per split, labelled by their read group (RG): data/real/read_origin/
 #
-# Usage: sh data/tasks/read_origin.sh    (from the top of the tree; `make tasks` runs every task)
+# Usage: sh data/tasks/read_origin.sh   (`make tasks` runs every task)
 # Needs samtools (wgsim), minimap2 (make deps-tasks). Sources (md5-pinned): lambda in nanolyse,
 # phiX174 in r-bioc-dada2, C. trachomatis in r-cran-seqinr. See data/README.md.
 #
@@ -15,6 +15,7 @@
 # their true genome; samtools sorts them into SPLIT.bam (+ .bai). Reads that do not
 # align stay in the BAM, unmapped (recur skips them by default). The BAMs are byte-reproducible.
 TASK=read_origin
+cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 TASK_DEPS=data/tasks/genbank.py
 up_to_date
@@ -75,8 +76,9 @@ for split in train val test; do
     {
         grep '^@SQ' lambda.$split.sam
         grep -h '^@RG' lambda.$split.sam phix.$split.sam chlamydia.$split.sam
-        printf '@CO\treads simulated by wgsim (samtools %s) and aligned by minimap2 %s, one run per genome and read group: data/tasks/read_origin.sh\n' \
-            "$(samtools --version | head -n 1 | cut -d' ' -f2)" "$(minimap2 --version)"
+        printf '@CO\treads simulated by wgsim (samtools %s) and aligned by minimap2 %s, %s\n' \
+            "$(samtools --version | head -n 1 | cut -d' ' -f2)" "$(minimap2 --version)" \
+            "one run per genome and read group: data/tasks/read_origin.sh"
         grep -hv '^@' lambda.$split.sam phix.$split.sam chlamydia.$split.sam
     } >$split.sam
     run samtools sort --no-PG -o $split.bam $split.sam
