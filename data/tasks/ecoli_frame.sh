@@ -16,7 +16,8 @@
 #           such stretch with a step of 150 nt, read on a random strand (genes lie on both).
 # Split by genome position as every E. coli task: train the first 70 %, val the next 15 %,
 # test the last 15 %; fragments across a boundary are dropped, and so is a fragment whose
-# sequence occurs earlier (train before val before test).
+# sequence occurs earlier (train before val before test) and a val or test fragment that
+# shares a 32-mer (either strand) with an earlier split; the thinning comes after.
 TASK=ecoli_frame
 cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
@@ -68,6 +69,7 @@ for a, e in gb.runs(any_cov, lambda c: c == 0):
         add(lo, lo + W, rng.choice("+-"), "noncoding", "nc_%d" % (lo + 1))
 recs.sort()
 recs, dropped = gb.dedup(recs)
+recs, screened = gb.screen(recs)
 counts = []
 for k, split in enumerate(gb.SPLITS):
     mine = [r for r in recs if r[0] == k]
@@ -81,7 +83,8 @@ for k, split in enumerate(gb.SPLITS):
         counts.append("%s\t%s\t%d\t%d" % (split, label, len(rs), avail))
 with open(out + "/COUNTS.tsv", "w") as fo:
     fo.write("split\tclass\tn\tbefore_thinning\n" + "\n".join(counts) + "\n")
-    fo.write("# duplicate fragments dropped %d; boundaries %d %d of %d\n"
-             % (dropped, b[0], b[1], L))
+    fo.write("# duplicate fragments dropped %d; val, test fragments sharing a 32-mer with an "
+             "earlier split dropped %d, %d; boundaries %d %d of %d\n"
+             % (dropped, screened[1], screened[2], b[0], b[1], L))
 EOF
 finish

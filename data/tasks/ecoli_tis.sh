@@ -12,7 +12,8 @@
 # CDS kept: one segment, not partial, not /pseudo, length a multiple of 3, start ATG/GTG/TTG.
 # Split by genome position (the window's leftmost base): train the first 70 % of the genome,
 # val the next 15 %, test the last 15 %; windows crossing a boundary (or the origin) are
-# dropped; a window whose sequence occurs earlier (train before val before test) is dropped.
+# dropped; a window whose sequence occurs earlier (train before val before test) is dropped,
+# and so is a val or test window that shares a 32-mer (either strand) with an earlier split.
 TASK=ecoli_tis
 cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
@@ -71,6 +72,7 @@ for f, g in good:
         recs.append((gb.SPLITS.index(split), lo, label, name, desc, s))
 recs.sort()
 recs, dropped = gb.dedup(recs)
+recs, screened = gb.screen(recs)
 counts = []
 for k, split in enumerate(gb.SPLITS):
     for label in ("start", "nonstart"):
@@ -79,7 +81,8 @@ for k, split in enumerate(gb.SPLITS):
         counts.append("%s\t%s\t%d" % (split, label, len(rs)))
 with open(out + "/COUNTS.tsv", "w") as fo:
     fo.write("split\tclass\tn\n" + "\n".join(counts) + "\n")
-    fo.write("# CDS used %d of %d; duplicate windows dropped %d; boundaries %d %d of %d\n"
-             % (len(good), len(cdss), dropped, b[0], b[1], L))
+    fo.write("# CDS used %d of %d; duplicate windows dropped %d; val, test windows sharing a "
+             "32-mer with an earlier split dropped %d, %d; boundaries %d %d of %d\n"
+             % (len(good), len(cdss), dropped, screened[1], screened[2], b[0], b[1], L))
 EOF
 finish

@@ -16,7 +16,8 @@
 # So both classes have the same lengths: length says nothing about the class.
 # Split by genome position as every E. coli task: train the first 70 %, val the next 15 %,
 # test the last 15 %; pieces across a boundary are dropped, and so is a piece whose sequence
-# occurs earlier (train before val before test).
+# occurs earlier (train before val before test) and a val or test piece that shares a 32-mer
+# (either strand) with an earlier split, each with its partner of the other class.
 TASK=ecoli_varlen
 cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
@@ -27,7 +28,7 @@ GB=$(fetch cct-examples \
     06d8f6ce38f3e5127127ed4ac6fcc705)
 begin
 run env PYTHONPATH=data/tasks "$PY" - "$GB" "$NEW" <<'EOF'
-import random, sys
+import collections, random, sys
 import genbank as gb
 
 MIN, MAX = 100, 1000
@@ -70,19 +71,20 @@ for f in feats:
             lo2, hi2 = max(lo, s0), min(hi, s1)
             if hi2 - lo2 >= MIN:
                 free[split].append([lo2, hi2, f.strand, f.quals.get("locus_tag", "cds")])
-recs, short = [], 0
+recs, short, pair = [], 0, 0
 for k, split in enumerate(gb.SPLITS):
-    for lo, hi, strand in nc[split]:
-        s = seq[lo:hi] if strand == "+" else gb.rc(seq[lo:hi])
-        recs.append((k, lo, "noncoding", "nc_%d_%d" % (lo + 1, hi),
-                     "%s:%d-%d(%s) noncoding" % (acc, lo + 1, hi, strand), s))
-    # Longest first, each from a random stretch that still holds it; the stretch keeps the
-    # parts left and right of the piece.
-    for n in sorted((hi - lo for lo, hi, _ in nc[split]), reverse=True):
+    # Longest first, each with a coding piece from a random stretch that still holds it; the
+    # stretch keeps the parts left and right of the piece.
+    for lo0, hi0, strand in sorted(nc[split], key=lambda p: (p[0] - p[1], p[0])):
+        n = hi0 - lo0
         fits = [st for st in free[split] if st[1] - st[0] >= n]
         if not fits:
             short += 1
             continue
+        pair += 1
+        s = seq[lo0:hi0] if strand == "+" else gb.rc(seq[lo0:hi0])
+        recs.append((k, lo0, "noncoding", "nc_%d_%d" % (lo0 + 1, hi0),
+                     "%s:%d-%d(%s) noncoding" % (acc, lo0 + 1, hi0, strand), pair, s))
         st = rng.choice(fits)
         lo = rng.randint(st[0], st[1] - n)
         free[split].remove(st)
@@ -90,21 +92,29 @@ for k, split in enumerate(gb.SPLITS):
                         if x[1] - x[0] >= MIN]
         s = seq[lo:lo + n] if st[2] == "+" else gb.rc(seq[lo:lo + n])
         recs.append((k, lo, "coding", "%s_%d_%d" % (st[3], lo + 1, lo + n),
-                     "%s:%d-%d(%s) coding" % (acc, lo + 1, lo + n, st[2]), s))
-recs = [r for r in recs if not set(r[5]) - set("ACGT")]
+                     "%s:%d-%d(%s) coding" % (acc, lo + 1, lo + n, st[2]), pair, s))
+n0 = len(recs)
+recs = [r for r in recs if not set(r[-1]) - set("ACGT")]
 recs.sort()
 recs, dropped = gb.dedup(recs)
+recs, screened = gb.screen(recs)
+# A piece dropped takes its partner of the other class with it (the lengths stay matched).
+npair = collections.Counter(r[5] for r in recs)
+whole = {p for p, c in npair.items() if c == 2}
+recs = [r for r in recs if r[5] in whole]
 counts = []
 for k, split in enumerate(gb.SPLITS):
     for label in ("coding", "noncoding"):
-        rs = [(r[3], r[4], r[5]) for r in recs if r[0] == k and r[2] == label]
+        rs = [(r[3], r[4], r[6]) for r in recs if r[0] == k and r[2] == label]
         gb.write_fasta("%s/%s.%s.fa" % (out, split, label), rs)
         ls = sorted(len(r[2]) for r in rs)
         counts.append("%s\t%s\t%d\t%d\t%d\t%d" % (split, label, len(rs), ls[0], ls[len(ls) // 2],
                                                   ls[-1]))
 with open(out + "/COUNTS.tsv", "w") as fo:
     fo.write("split\tclass\tn\tmin_len\tmedian_len\tmax_len\n" + "\n".join(counts) + "\n")
-    fo.write("# duplicates dropped %d; noncoding pieces without a coding match %d\n"
-             % (dropped, short))
+    fo.write("# noncoding pieces without a coding match %d; duplicates dropped %d; val, test "
+             "pieces sharing a 32-mer with an earlier split dropped %d, %d; pieces dropped with "
+             "their partner %d\n" % (short, dropped, screened[1], screened[2],
+                                      n0 - len(recs) - dropped - sum(screened)))
 EOF
 finish

@@ -142,6 +142,27 @@ def dedup(records):
     return kept, len(records) - len(kept)
 
 
+def screen(records, k=32):
+    """Drops every val or test record that shares a k-mer (on either strand) with a record of
+    an earlier split (train before val before test): repeats such as IS elements, REP
+    sequences or rRNA operon flanks would otherwise put near-copies of training sequences in
+    the held-out splits. records are tuples (split index, ..., sequence), sorted by split.
+    Returns (kept, dropped per split index)."""
+    seen, kept, dropped, cur, pending = set(), [], [0, 0, 0], None, set()
+    for r in records:
+        if r[0] != cur:
+            seen |= pending
+            pending, cur = set(), r[0]
+        s = r[-1]
+        kmers = {t[i:i + k] for t in (s, rc(s)) for i in range(len(t) - k + 1)}
+        if r[0] > 0 and not kmers.isdisjoint(seen):
+            dropped[r[0]] += 1
+            continue
+        pending |= kmers
+        kept.append(r)
+    return kept, dropped
+
+
 def write_fasta(path, records):
     """records: (name, description, sequence); one line per sequence."""
     with open(path, "w") as f:
