@@ -48,13 +48,13 @@ DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopen
             check samtools hdf5-tools python3-torch python3-h5py python3-numpy \
             snakemake python3-matplotlib python3-pygments libopenmpi-dev openmpi-bin
 
-.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo experiments check-build
+.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo experiments check-build tasks deps-tasks
 .DELETE_ON_ERROR:
 
 all: $(BIN)
 
 help:
-	@echo "targets: all (default) test deps sanitize lint bench clean install demo experiments"
+	@echo "targets: all (default) test deps sanitize lint bench clean install demo experiments tasks"
 
 $(O)/obj/%.o: src/%.c $(HDR) | $(O)/obj
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
@@ -183,6 +183,28 @@ bench: all $(O)/bench/fasta_read
 	$(PYTHON) bench/compare.py
 	$(O)/bench/fasta_read
 	$(PYTHON) bench/h5read.py
+
+# The suite of real tasks (data/tasks/tasks.tsv): one script per task, data/tasks/NAME.sh, builds
+# data/real/NAME/ from Debian packages (md5-pinned; a task already built is checked, not redone).
+TASK_PKGS := samtools minimap2 python3-h5py python3-numpy python3-netcdf4
+TASK_NAMES := $(filter-out common check,$(basename $(notdir $(wildcard data/tasks/*.sh))))
+
+deps-tasks:
+	@for p in $(TASK_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
+	        missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps-tasks: installing$$missing"; \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+tasks: $(TASK_NAMES:%=task-%)
+
+task-%: deps-tasks
+	sh data/tasks/$*.sh
 
 # The main job on the shipped data through Snakemake: DNA classifiers and forecasters trained,
 # evaluated, exported and plotted (pipelines/config/demo.yaml), on every core of the machine.
