@@ -39,15 +39,13 @@ static void usage_dna(FILE *fp)
             "                          labels are an error) and the encoding from MODEL, so that\n"
             "                          the dataset fits it (the options here override the\n"
             "                          encoding)\n"
-            "  -@, --threads N         htslib decompression threads (default 1)\n"
-            "  -q, --quiet             no information lines on stderr\n"
-            "  -h, --help              this text\n"
+            "%s"
             "\n"
             "Inputs:\n"
             "%s"
             "\n"
             "Exit status: 0 ok; 1 bad input or I/O error; 2 usage error.\n",
-            recur_cli_input_help);
+            recur_cli_use_help, recur_cli_input_help);
 }
 
 static void usage(FILE *fp, bool h5)

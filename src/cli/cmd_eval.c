@@ -72,16 +72,14 @@ static void usage_dna(FILE *fp)
         "                          (default when the model was trained with --revcomp)\n"
         "  --no-revcomp-average    score the records as given only\n"
         "  --batch-size B          records per batch (default 64)\n"
-        "  -@, --threads N         OpenBLAS and htslib decompression threads (default 1)\n"
-        "  -q, --quiet             no information lines on stderr\n"
-        "  -h, --help              this text\n"
+        "%s"
         "\n"
         "Inputs:\n"
         "%s"
         "\n"
         "Exit status: 0 ok; 1 bad input or I/O error (including a model that is not a DNA\n"
         "classifier, or a label that is not one of its classes); 2 usage error.\n",
-        recur_cli_input_help);
+        recur_cli_use_help, recur_cli_input_help);
 }
 
 static void usage(FILE *fp, bool h5)

@@ -52,13 +52,10 @@ void recur_cli_series_eval_usage(FILE *fp)
             "  --no-ridge              skip the ridge baseline\n"
             "  --batch-size B          windows per forward pass (default 256)\n"
             "  -o, --output FILE       the TSV (default standard output)\n"
-            "  -@, --threads N         OpenBLAS threads\n"
-            "  --seed N                accepted for uniformity (nothing random here)\n"
-            "  -q, --quiet             no summary on stderr\n"
-            "  -h, --help              this text\n"
+            "%s"
             "\n"
             "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-            recur_cli_series_help);
+            recur_cli_series_help, recur_cli_use_help);
 }
 
 void recur_cli_series_predict_usage(FILE *fp)
@@ -85,13 +82,10 @@ void recur_cli_series_predict_usage(FILE *fp)
         "  --tsv                   write TSV instead of HDF5\n"
         "  --batch-size B          windows per forward pass (default 256)\n"
         "  -o, --output OUT        output file\n"
-        "  -@, --threads N         OpenBLAS threads\n"
-        "  --seed N                accepted for uniformity (nothing random here)\n"
-        "  -q, --quiet             no summary on stderr\n"
-        "  -h, --help              this text\n"
+        "%s"
         "\n"
         "Exit status: 0 ok, 1 bad input or I/O error, 2 usage error.\n",
-        recur_cli_series_help);
+        recur_cli_series_help, recur_cli_use_help);
 }
 
 void recur_cli_series_encode_usage(FILE *fp)

@@ -9,6 +9,12 @@
 
 #define MAX_OPTS 128
 
+const char recur_cli_use_help[] =
+    "  -@, --threads N         OpenBLAS and htslib decompression threads (default 1)\n"
+    "  --seed N                accepted for uniformity (nothing random here)\n"
+    "  -q, --quiet             no information lines on stderr\n"
+    "  -h, --help              this text\n";
+
 void recur_cli_use_init(recur_cli_use_t *u, size_t batch_size)
 {
     memset(u, 0, sizeof *u);

@@ -70,6 +70,9 @@ typedef struct {
     bool quiet;
 } recur_cli_use_t;
 
+/* The help lines of the shared options -@, --seed, -q and -h, for usage texts. */
+extern const char recur_cli_use_help[];
+
 void recur_cli_use_init(recur_cli_use_t *u, size_t batch_size);
 void recur_cli_use_free(recur_cli_use_t *u);
 
