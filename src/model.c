@@ -166,6 +166,10 @@ void recur_model_free(recur_model_t *m)
     if (!m)
         return;
     train_clear(m);
+    if (m->baselines) {
+        recur_baselines_release(m->baselines);
+        free(m->baselines);
+    }
     recur_model_meta_free(m->meta, m->n_meta);
     free(m->cmdline);
     free(m->params);
@@ -356,4 +360,47 @@ int recur_model_set_train_state(recur_model_t *m, const recur_train_state_t *s)
 const recur_train_state_t *recur_model_train_state(const recur_model_t *m)
 {
     return m->has_train ? &m->train : NULL;
+}
+
+int recur_model_set_baselines(recur_model_t *m, const recur_baselines_t *bs)
+{
+    recur_baselines_t *copy = NULL;
+    if (bs && bs->n) {
+        for (size_t i = 0; i < bs->n; i++)
+            if (bs->b[i].K != m->cfg.num_outputs || bs->b[i].task != m->cfg.task) {
+                recur_error("model: baseline %s: %zu outputs (%s), the model has %zu (%s)",
+                            recur_baseline_name(bs->b[i].kind), bs->b[i].K,
+                            recur_task_name(bs->b[i].task), m->cfg.num_outputs,
+                            recur_task_name(m->cfg.task));
+                return RECUR_EINVAL;
+            }
+        if (!(copy = calloc(1, sizeof *copy)))
+            goto nomem;
+        for (size_t i = 0; i < bs->n; i++) {
+            const recur_baseline_t *b = &bs->b[i];
+            const size_t nw = b->K * (b->F + 1);
+            copy->b[i] = *b;
+            if (!(copy->b[i].w = malloc(nw * sizeof *b->w))) {
+                recur_baselines_release(copy);
+                free(copy);
+                goto nomem;
+            }
+            memcpy(copy->b[i].w, b->w, nw * sizeof *b->w);
+            copy->n = i + 1;
+        }
+    }
+    if (m->baselines) {
+        recur_baselines_release(m->baselines);
+        free(m->baselines);
+    }
+    m->baselines = copy;
+    return 0;
+nomem:
+    recur_error("model: out of memory");
+    return RECUR_ENOMEM;
+}
+
+const recur_baselines_t *recur_model_baselines(const recur_model_t *m)
+{
+    return m->baselines;
 }

@@ -680,6 +680,112 @@ close_group:
     return rc;
 }
 
+/* One baseline of /baselines, group name: its attributes agree with each other and with the
+ * model, then its arrays are read. */
+static int read_baseline(recur_h5_ctx_t *c, hid_t g, const char *name, const recur_config_t *cfg,
+                         recur_baseline_t *b)
+{
+    char w[64];
+    snprintf(w, sizeof w, "/baselines/%s", name);
+    hid_t h = H5Gopen2(g, name, H5P_DEFAULT);
+    if (h < 0)
+        return recur_h5_fail_h5(c, RECUR_EFORMAT, "%s is not a group", w);
+    char *task = NULL;
+    int64_t v[4];
+    static const char *const int_names[4] = {"outputs", "k", "length", "features"};
+    int rc = get_str(c, h, w, "task", &task);
+    for (size_t j = 0; rc == 0 && j < 4; j++)
+        rc = get_i64(c, h, w, int_names[j], &v[j]);
+    if (rc == 0)
+        rc = get_f64(c, h, w, "l2", &b->l2);
+    if (rc == 0)
+        rc = get_f64(c, h, w, "val_acc", &b->val_acc);
+    if (rc != 0)
+        goto out;
+    if (recur_baseline_parse(name, &b->kind) != 0) /* the caller names a kind */
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s: not a baseline", w);
+    if (rc != 0)
+        goto out;
+    const int64_t K = v[0], k = v[1], T = v[2], F = v[3];
+    const int64_t want_F = b->kind == RECUR_BASELINE_MAJORITY ? 0
+                           : b->kind == RECUR_BASELINE_KMER
+                               ? (k >= 1 && k <= 6 ? 1 << (2 * k) : -1)
+                               : (T >= 1 && T <= (1 << 22) ? 4 * T : -1);
+    if (recur_task_parse(task, &b->task) != 0 || b->task != cfg->task)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s: task '%s', the model's is %s", w, task,
+                           recur_task_name(cfg->task));
+    else if (K != (int64_t)cfg->num_outputs)
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s: %lld outputs, the model has %zu", w, (long long)K,
+                           cfg->num_outputs);
+    else if (F < 0 || F != want_F || (b->kind != RECUR_BASELINE_KMER && k != 0) ||
+             (b->kind != RECUR_BASELINE_ONEHOT && T != 0))
+        rc = recur_h5_fail(c, RECUR_EFORMAT,
+                           "%s: k %lld, length %lld and %lld features do not fit together", w,
+                           (long long)k, (long long)T, (long long)F);
+    else if (!(isfinite(b->l2) && b->l2 >= 0) ||
+             !(isnan(b->val_acc) || (b->val_acc >= 0 && b->val_acc <= 1)))
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "%s: l2 or val_acc out of range", w);
+    if (rc != 0)
+        goto out;
+    b->K = (size_t)K;
+    b->k = (size_t)k;
+    b->T = (size_t)T;
+    b->F = (size_t)F;
+    const size_t wd[2] = {b->K, b->F}, nw = b->K * (b->F + 1);
+    if ((rc = check_dataset(c, h, w, "bias", H5T_FLOAT, 1, wd)) != 0 ||
+        (b->F && (rc = check_dataset(c, h, w, "weights", H5T_FLOAT, 2, wd)) != 0))
+        goto out;
+    if (!(b->w = malloc(nw * sizeof *b->w))) {
+        rc = recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((b->F && (rc = read_dataset(c, h, w, "weights", H5T_NATIVE_DOUBLE, "double", b->w)) != 0) ||
+        (rc = read_dataset(c, h, w, "bias", H5T_NATIVE_DOUBLE, "double", b->w + b->K * b->F)) != 0)
+        goto out;
+    for (size_t i = 0; i < nw; i++)
+        if (!isfinite(b->w[i])) {
+            rc = recur_h5_fail(c, RECUR_EFORMAT, "%s has a non-finite value", w);
+            break;
+        }
+out:
+    free(task);
+    H5Gclose(h);
+    return rc;
+}
+
+int recur_model_read_baselines(recur_h5_ctx_t *c, hid_t f, recur_model_t *m)
+{
+    const htri_t e = H5Lexists(f, "baselines", H5P_DEFAULT);
+    if (e == 0)
+        return 0;
+    hid_t g = open_group(c, f, "baselines");
+    if (g < 0)
+        return RECUR_EFORMAT;
+    recur_baselines_t *bs = calloc(1, sizeof *bs);
+    H5G_info_t info;
+    int rc = bs ? 0 : recur_h5_fail(c, RECUR_ENOMEM, "out of memory");
+    for (int k = 0; rc == 0 && k < RECUR_BASELINE_KINDS; k++) {
+        const char *name = recur_baseline_name((recur_baseline_kind_t)k);
+        if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+            continue;
+        rc = read_baseline(c, g, name, &m->cfg, &bs->b[bs->n]);
+        if (bs->b[bs->n].w)
+            bs->n++;
+    }
+    if (rc == 0 && (H5Gget_info(g, &info) < 0 || info.nlinks != bs->n))
+        rc = recur_h5_fail(c, RECUR_EFORMAT, "unexpected entries in /baselines");
+    if (rc == 0 && bs->n) {
+        m->baselines = bs;
+        bs = NULL;
+    }
+    if (bs) {
+        recur_baselines_release(bs);
+        free(bs);
+    }
+    H5Gclose(g);
+    return rc;
+}
+
 recur_model_t *recur_model_load(const char *path)
 {
     if (!path || !*path) {
@@ -732,6 +838,8 @@ recur_model_t *recur_model_load(const char *path)
                                tab[k].numel);
     if (rc == 0 && ti.present)
         rc = read_train(&c, f, m, &ti);
+    if (rc == 0)
+        rc = recur_model_read_baselines(&c, f, m);
     if (rc == 0) {
         m->meta = meta;
         m->n_meta = m->cap_meta = n_meta;

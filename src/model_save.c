@@ -169,6 +169,48 @@ static int write_train(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m)
     return rc;
 }
 
+int recur_model_write_baselines(recur_h5_ctx_t *c, hid_t f, const recur_model_t *m)
+{
+    hid_t g = make_group(c, f, "baselines", false);
+    if (g < 0)
+        return RECUR_EIO;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->baselines->n; i++) {
+        const recur_baseline_t *b = &m->baselines->b[i];
+        const char *name = recur_baseline_name(b->kind);
+        char w[64];
+        snprintf(w, sizeof w, "/baselines/%s", name);
+        hid_t h = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (h < 0) {
+            rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot create group %s", w);
+            break;
+        }
+        rc = recur_h5_put_str(c, h, w, "task", recur_task_name(b->task), RECUR_H5_STR_FIXED);
+        const int64_t ints[4] = {(int64_t)b->K, (int64_t)b->k, (int64_t)b->T, (int64_t)b->F};
+        static const char *const int_names[4] = {"outputs", "k", "length", "features"};
+        for (size_t j = 0; rc == 0 && j < 4; j++)
+            rc = recur_h5_put_i64(c, h, w, int_names[j], ints[j]);
+        if (rc == 0)
+            rc = recur_h5_put_attr(c, h, w, "l2", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true, 1,
+                                   &b->l2);
+        if (rc == 0)
+            rc = recur_h5_put_attr(c, h, w, "val_acc", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, true, 1,
+                                   &b->val_acc);
+        const hsize_t wd[2] = {b->K, b->F}, bd = b->K;
+        if (rc == 0 && b->F)
+            rc = recur_h5_put_dataset(c, h, w, "weights", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, wd,
+                                      H5P_DEFAULT, b->w);
+        if (rc == 0)
+            rc = recur_h5_put_dataset(c, h, w, "bias", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &bd,
+                                      H5P_DEFAULT, b->w + b->K * b->F);
+        if (H5Gclose(h) < 0 && rc == 0)
+            rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot close %s", w);
+    }
+    if (H5Gclose(g) < 0 && rc == 0)
+        rc = recur_h5_fail_h5(c, RECUR_EIO, "cannot close /baselines");
+    return rc;
+}
+
 /* Everything written as float32 must be finite there: the loader refuses anything else. */
 static int check_saveable(recur_h5_ctx_t *c, const recur_model_t *m, const recur_tensor_t *tab,
                           size_t nt)
@@ -216,6 +258,8 @@ static size_t image_estimate(const recur_model_t *m)
         for (size_t j = 0; j < e->n && bytes < SIZE_MAX / 4; j++)
             bytes += e->strings ? strlen(e->s[j]) + 1 : sizeof(double);
     }
+    for (size_t i = 0; m->baselines && i < m->baselines->n && bytes < SIZE_MAX / 4; i++)
+        bytes += sizeof(double) * m->baselines->b[i].K * (m->baselines->b[i].F + 1) + 4096;
     return bytes < SIZE_MAX / 4 ? bytes + ((size_t)1 << 20) : SIZE_MAX / 4;
 }
 
@@ -236,6 +280,8 @@ static int fill_model(recur_h5_ctx_t *c, hid_t f, const void *arg)
         rc = write_weights(c, f, a->m, a->tab, a->nt);
     if (rc == 0 && a->m->has_train)
         rc = write_train(c, f, a->m);
+    if (rc == 0 && a->m->baselines)
+        rc = recur_model_write_baselines(c, f, a->m);
     return rc;
 }
 

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <gsl/gsl_errno.h>
 
 #include <recur/baseline.h>
 #include <recur/dataset.h>
+#include <recur/model.h>
 
 #include "testutil.h"
 
@@ -165,6 +167,76 @@ START_TEST(test_choice_on_validation)
 }
 END_TEST
 
+/* The baselines go into the model file and come back bit for bit, predicting the same. */
+START_TEST(test_model_file)
+{
+    recur_dataset_t *tr = fixture("onehot_classify_train");
+    size_t *rows = all_rows(tr->N);
+    recur_baselines_t bs;
+    const recur_baseline_opts_t o = {.max_k = 2};
+    ck_assert_int_eq(recur_baselines_fit(tr, rows, tr->N, NULL, NULL, 0, &o, &bs), 0);
+    ck_assert_uint_eq(bs.n, 3);
+    const recur_config_t cfg = {.cell = RECUR_CELL_GRU,
+                                .input_size = 4,
+                                .hidden_size = 3,
+                                .num_layers = 1,
+                                .task = RECUR_TASK_CLASSIFY,
+                                .num_outputs = 3};
+    recur_model_t *m = recur_model_alloc(&cfg);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_null(recur_model_baselines(m));
+    ck_assert_int_eq(recur_model_set_baselines(m, &bs), 0);
+    char dir[] = "/tmp/check_baseline.XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    ck_assert_int_eq(recur_model_save(m, path), 0);
+    recur_model_t *back = recur_model_load(path);
+    ck_assert_ptr_nonnull(back);
+    const recur_baselines_t *got = recur_model_baselines(back);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(got->n, bs.n);
+    double p[90 * 3], q[90 * 3];
+    for (size_t i = 0; i < bs.n; i++) {
+        const recur_baseline_t *a = &bs.b[i], *b = &got->b[i];
+        ck_assert_int_eq(a->kind, b->kind);
+        ck_assert_int_eq(a->task, b->task);
+        ck_assert_uint_eq(a->K, b->K);
+        ck_assert_uint_eq(a->k, b->k);
+        ck_assert_uint_eq(a->T, b->T);
+        ck_assert_uint_eq(a->F, b->F);
+        ck_assert(a->l2 == b->l2);
+        ck_assert(a->val_acc == b->val_acc || (isnan(a->val_acc) && isnan(b->val_acc)));
+        ck_assert_int_eq(memcmp(a->w, b->w, a->K * (a->F + 1) * sizeof *a->w), 0);
+        ck_assert_int_eq(recur_baseline_predict(a, tr, rows, tr->N, p), 0);
+        ck_assert_int_eq(recur_baseline_predict(b, tr, rows, tr->N, q), 0);
+        ck_assert_int_eq(memcmp(p, q, tr->N * 3 * sizeof *p), 0);
+    }
+    /* a model without baselines writes none; baselines of another model are refused */
+    ck_assert_int_eq(recur_model_set_baselines(m, NULL), 0);
+    ck_assert_ptr_null(recur_model_baselines(m));
+    ck_assert_int_eq(recur_model_save(m, path), 0);
+    recur_model_free(back);
+    ck_assert_ptr_nonnull(back = recur_model_load(path));
+    ck_assert_ptr_null(recur_model_baselines(back));
+    const recur_config_t other = {.cell = RECUR_CELL_GRU,
+                                  .input_size = 4,
+                                  .hidden_size = 3,
+                                  .num_layers = 1,
+                                  .task = RECUR_TASK_CLASSIFY,
+                                  .num_outputs = 2};
+    recur_model_t *m2 = recur_model_alloc(&other);
+    ck_assert_int_eq(recur_model_set_baselines(m2, &bs), RECUR_EINVAL);
+    recur_model_free(m2);
+    remove(path);
+    rmdir(dir);
+    recur_model_free(back);
+    recur_model_free(m);
+    recur_baselines_release(&bs);
+    free(rows);
+    recur_dataset_free(tr);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
     recur_dataset_t *tr = fixture("kmer_classify_train");
@@ -215,6 +287,7 @@ int main(void)
     tcase_add_loop_test(tc, test_against_torch, 0, sizeof cases / sizeof *cases);
     tcase_add_test(tc, test_majority);
     tcase_add_test(tc, test_choice_on_validation);
+    tcase_add_test(tc, test_model_file);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

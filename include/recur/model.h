@@ -8,6 +8,7 @@
 #ifndef RECUR_MODEL_H
 #define RECUR_MODEL_H
 
+#include <recur/baseline.h>
 #include <recur/common.h>
 #include <recur/engine.h>
 
@@ -55,6 +56,15 @@ typedef struct {
 int recur_model_set_train_state(recur_model_t *m, const recur_train_state_t *s) RECUR_WUR;
 /* NULL when the model holds no training state; pointers stay valid while m lives. */
 const recur_train_state_t *recur_model_train_state(const recur_model_t *m);
+
+/* The baselines fitted beside the model (recur/baseline.h), kept in the file's /baselines group
+ * (one subgroup per baseline, named by its kind: attributes task, outputs, k, length, features,
+ * l2, val_acc; datasets bias (K) and, but for majority, weights (K, F), float64). A deep copy
+ * of bs replaces those held; NULL or an empty bs removes them. 0, RECUR_EINVAL (logged: a
+ * baseline of another task or number of outputs than the model's) or RECUR_ENOMEM. */
+int recur_model_set_baselines(recur_model_t *m, const recur_baselines_t *bs) RECUR_WUR;
+/* The baselines held (owned by m), or NULL. */
+const recur_baselines_t *recur_model_baselines(const recur_model_t *m);
 
 /* Writes path atomically (temporary file in the same directory, then rename); an existing
  * file is replaced only by a complete one. 0 or a negative error code (logged). */
