@@ -13,6 +13,7 @@
 #define MAX_K 6
 #define DEFAULT_ROWS 20000
 #define DEFAULT_ITER 200
+#define DEFAULT_TOL 1e-4
 
 static const char *const names[RECUR_BASELINE_KINDS] = {"majority", "kmer", "onehot"};
 
@@ -209,18 +210,33 @@ typedef struct {
     double *z; /* (K) scratch */
 } objective_t;
 
-/* Logits of feature row i under theta = (W (K, F), b (K)) into z (K). */
-static void logits(const double *theta, const feats_t *f, const double *scale, size_t i, size_t K,
-                   double *z)
+/* Logits of feature row i into z (K). While fitting, theta is feature-major, (W^T (F, K),
+ * b (K)), so that a row's few features touch contiguous weights; stored baselines are (W (K, F),
+ * b (K)) as the file keeps them (stored = true). */
+static void logits_of(const double *theta, bool stored, const feats_t *f, const double *scale,
+                      size_t i, size_t K, double *z)
 {
     const double *b = theta + K * f->F;
     for (size_t c = 0; c < K; c++)
         z[c] = b[c];
     for (size_t e = f->start[i]; e < f->start[i + 1]; e++) {
-        const double v = f->val[e] * scale[f->col[e]];
-        for (size_t c = 0; c < K; c++)
-            z[c] += theta[c * f->F + f->col[e]] * v;
+        const size_t j = f->col[e];
+        const double v = f->val[e] * (scale ? scale[j] : 1.0);
+        if (stored) {
+            for (size_t c = 0; c < K; c++)
+                z[c] += theta[c * f->F + j] * v;
+        } else {
+            const double *wj = theta + j * K;
+            for (size_t c = 0; c < K; c++)
+                z[c] += wj[c] * v;
+        }
     }
+}
+
+static void logits(const double *theta, const feats_t *f, const double *scale, size_t i, size_t K,
+                   double *z)
+{
+    logits_of(theta, false, f, scale, i, K, z);
 }
 
 /* Probabilities from logits, in place: softmax (classify) or sigmoids. */
@@ -291,8 +307,9 @@ static double loss_grad(const double *theta, const objective_t *o, double *g)
             gb[c] += z[c];
         for (size_t e = f->start[i]; e < f->start[i + 1]; e++) {
             const double v = f->val[e] * o->scale[f->col[e]];
+            double *gj = g + (size_t)f->col[e] * K;
             for (size_t c = 0; c < K; c++)
-                g[c * F + f->col[e]] += z[c] * v;
+                gj[c] += z[c] * v;
         }
     }
     const double inv = used ? 1.0 / (double)used : 0;
@@ -324,7 +341,7 @@ static void gsl_fdf(const gsl_vector *x, void *p, double *f, gsl_vector *g)
 }
 
 /* Minimises the objective from theta (K (F + 1)), in place. */
-static int minimise(objective_t *o, double *theta, size_t max_iter)
+static int minimise(objective_t *o, double *theta, size_t max_iter, double tol)
 {
     const size_t P = o->K * (o->f->F + 1);
     gsl_multimin_function_fdf fn = {.f = gsl_f, .df = gsl_df, .fdf = gsl_fdf, .n = P, .params = o};
@@ -339,7 +356,7 @@ static int minimise(objective_t *o, double *theta, size_t max_iter)
     for (size_t it = 0; it < max_iter; it++) {
         if (gsl_multimin_fdfminimizer_iterate(m) != GSL_SUCCESS)
             break; /* no further progress along the line */
-        if (gsl_multimin_test_gradient(m->gradient, 1e-6) == GSL_SUCCESS)
+        if (gsl_multimin_test_gradient(m->gradient, tol) == GSL_SUCCESS)
             break;
     }
     memcpy(theta, m->x->data, P * sizeof *theta);
@@ -421,7 +438,8 @@ typedef struct {
     const size_t *tr, *va; /* rows of ds and of vds */
     size_t n_tr, n_va;
     size_t K, max_iter;
-    double l2; /* the only penalty tried, or 0: every one */
+    double l2;  /* the only penalty tried, or 0: every one */
+    double tol; /* gradient norm that ends a fit */
 } fitset_t;
 
 static int fit_penalties(const fitset_t *s, const feats_t *ft, const feats_t *fv, double *theta,
@@ -441,7 +459,7 @@ static int fit_penalties(const fitset_t *s, const feats_t *ft, const feats_t *fv
     for (size_t q = 0; q < nq; q++) {
         const double l2 = s->l2 > 0 ? s->l2 : penalties[q];
         objective_t o = {s->ds, s->tr, ft, scale, s->K, l2, z};
-        if ((rc = minimise(&o, theta, s->max_iter)) != 0)
+        if ((rc = minimise(&o, theta, s->max_iter, s->tol)) != 0)
             goto out;
         objective_t ov = {s->vds, s->va, fv, scale, s->K, 0, z};
         const double vloss = loss_grad(theta, &ov, NULL);
@@ -461,12 +479,22 @@ out:
     return rc;
 }
 
-/* Folds the scaling into W: the stored model reads raw features. */
-static void unscale(double *theta, const double *scale, size_t K, size_t F)
+/* The fitting layout (W^T of scaled features, b) to the stored one (W of raw features, b) and
+ * back, in place through the scratch tmp (K F). */
+static void to_stored(double *theta, const double *scale, size_t K, size_t F, double *tmp)
 {
     for (size_t c = 0; c < K; c++)
         for (size_t j = 0; j < F; j++)
-            theta[c * F + j] *= scale[j];
+            tmp[c * F + j] = theta[j * K + c] * scale[j];
+    memcpy(theta, tmp, K * F * sizeof *theta);
+}
+
+static void to_fitting(double *w, const double *scale, size_t K, size_t F, double *tmp)
+{
+    for (size_t c = 0; c < K; c++)
+        for (size_t j = 0; j < F; j++)
+            tmp[j * K + c] = w[c * F + j] / scale[j];
+    memcpy(w, tmp, K * F * sizeof *w);
 }
 
 /* Features of kind (k or T) for rows idx of ds. */
@@ -525,8 +553,13 @@ static int fit_regression(const fitset_t *s, recur_baseline_kind_t kind, size_t 
         free(cand);
         free(scale);
     }
+    double *tmp = rc == 0 ? malloc((s->K * out->F + 1) * sizeof *tmp) : NULL;
+    if (rc == 0 && !tmp) {
+        recur_error("baseline: out of memory");
+        rc = RECUR_ENOMEM;
+    }
     if (rc == 0) {
-        unscale(best, scale_best, s->K, out->F);
+        to_stored(best, scale_best, s->K, out->F, tmp);
         out->kind = kind;
         out->k = best_k;
         out->T = kind == RECUR_BASELINE_ONEHOT ? T : 0;
@@ -535,6 +568,7 @@ static int fit_regression(const fitset_t *s, recur_baseline_kind_t kind, size_t 
         out->w = best;
         best = NULL;
     }
+    free(tmp);
     free(best);
     free(scale_best);
     return rc;
@@ -542,27 +576,27 @@ static int fit_regression(const fitset_t *s, recur_baseline_kind_t kind, size_t 
 
 /* Refits a chosen regression on all training rows (the validation was a holdout of them). */
 static int refit(const recur_dataset_t *ds, const size_t *tr, size_t n_tr, size_t max_iter,
-                 recur_baseline_t *b)
+                 double tol, recur_baseline_t *b)
 {
     feats_t f = {0};
     double *scale = NULL, *z = malloc(b->K * sizeof *z);
+    double *tmp = malloc((b->K * b->F + 1) * sizeof *tmp);
     int rc = feats(ds, b->kind, b->k, b->T, tr, n_tr, &f);
-    if (rc == 0 && (!z || !(scale = column_scale(&f)))) {
+    if (rc == 0 && (!z || !tmp || !(scale = column_scale(&f)))) {
         recur_error("baseline: out of memory");
         rc = RECUR_ENOMEM;
     }
     if (rc == 0) {
         /* start from the holdout fit, in the scaled coordinates */
-        for (size_t c = 0; c < b->K; c++)
-            for (size_t j = 0; j < b->F; j++)
-                b->w[c * b->F + j] /= scale[j];
+        to_fitting(b->w, scale, b->K, b->F, tmp);
         objective_t o = {ds, tr, &f, scale, b->K, b->l2, z};
-        if ((rc = minimise(&o, b->w, max_iter)) == 0)
-            unscale(b->w, scale, b->K, b->F);
+        rc = minimise(&o, b->w, max_iter, tol);
+        to_stored(b->w, scale, b->K, b->F, tmp);
     }
     feats_free(&f);
     free(scale);
     free(z);
+    free(tmp);
     return rc;
 }
 
@@ -653,6 +687,7 @@ int recur_baselines_fit(const recur_dataset_t *ds, const size_t *train, size_t n
     const size_t max_rows = o->max_rows ? o->max_rows : DEFAULT_ROWS;
     const size_t max_k = o->max_k ? (o->max_k < MAX_K ? o->max_k : MAX_K) : MAX_K;
     const size_t max_iter = o->max_iter ? o->max_iter : DEFAULT_ITER;
+    const double tol = o->tol > 0 ? o->tol : DEFAULT_TOL;
     memset(out, 0, sizeof *out);
     if (check_dna(ds, "training data") != 0 || (n_val && check_dna(vds, "validation data") != 0))
         return RECUR_EINVAL;
@@ -686,7 +721,7 @@ int recur_baselines_fit(const recur_dataset_t *ds, const size_t *train, size_t n
     } else if (!(va = thin(val, n_val, max_rows, &n_va))) {
         goto nomem;
     }
-    const fitset_t s = {ds, vds, tr, va, n_tr, n_va, ds->O, max_iter, o->l2};
+    const fitset_t s = {ds, vds, tr, va, n_tr, n_va, ds->O, max_iter, o->l2, tol};
     const size_t min_k = o->k ? (o->k < max_k ? o->k : max_k) : 1;
     if ((rc = fit_majority(&s, &out->b[out->n])) != 0)
         goto fail;
@@ -712,12 +747,12 @@ int recur_baselines_fit(const recur_dataset_t *ds, const size_t *train, size_t n
         const double acc = out->b[0].val_acc;
         free(out->b[0].w);
         out->b[0].w = NULL;
-        if ((rc = fit_majority(&(fitset_t){ds, ds, tr, NULL, n_tr, 0, ds->O, max_iter, 0},
+        if ((rc = fit_majority(&(fitset_t){ds, ds, tr, NULL, n_tr, 0, ds->O, max_iter, 0, tol},
                                &out->b[0])) != 0)
             goto fail;
         out->b[0].val_acc = acc;
         for (size_t i = 1; i < out->n; i++)
-            if ((rc = refit(ds, tr, n_tr, max_iter, &out->b[i])) != 0)
+            if ((rc = refit(ds, tr, n_tr, max_iter, tol, &out->b[i])) != 0)
                 goto fail;
     }
     free(tr);
@@ -755,17 +790,12 @@ int recur_baseline_predict(const recur_baseline_t *b, const recur_dataset_t *ds,
         return RECUR_EINVAL;
     }
     feats_t f = {0};
-    double *ones = malloc((b->F ? b->F : 1) * sizeof *ones);
-    int rc = ones ? feats(ds, b->kind, b->k, b->T, idx, n, &f) : RECUR_ENOMEM;
-    if (rc == 0) {
-        for (size_t j = 0; j < b->F; j++)
-            ones[j] = 1;
-        predict_feats(b->w, &f, ones, K, b->task, p);
-    } else if (!ones) {
-        recur_error("baseline: out of memory");
+    const int rc = feats(ds, b->kind, b->k, b->T, idx, n, &f);
+    for (size_t i = 0; rc == 0 && i < f.n; i++) {
+        logits_of(b->w, true, &f, NULL, i, K, p + i * K);
+        probs(p + i * K, K, b->task);
     }
     feats_free(&f);
-    free(ones);
     return rc;
 }
 

@@ -46,6 +46,7 @@ typedef struct {
     size_t max_rows;  /* training rows used at most, evenly spaced (20000) */
     size_t max_k;     /* largest k tried (6) */
     size_t max_iter;  /* BFGS iterations per fit (200) */
+    double tol;       /* a fit stops when the gradient's norm is below it (1e-4) */
     size_t k;         /* when not 0: the only k-mer length tried */
     double l2;        /* when not 0: the only penalty tried */
     unsigned threads; /* unused for now (the fit is serial) */

@@ -4,6 +4,7 @@
  * with a validation split or validation inputs; the run itself is the library's loop
  * (recur/fit.h) driven by train_run.c (signals, MPI, checkpoints, logs, the model file). */
 #include <math.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include <recur/baseline.h>
 #include <recur/dataset.h>
 #include <recur/dist.h>
 #include <recur/dna.h>
@@ -97,6 +99,8 @@ static void usage(FILE *fp)
 /* ---- Options --------------------------------------------------------------------------------- */
 
 /* Everything the command line sets. */
+enum { OPT_NO_BASELINES = RECUR_CLI_FIRST_FREE };
+
 typedef struct {
     recur_cli_train_t t;
     recur_cli_inputs_t in;
@@ -104,6 +108,7 @@ typedef struct {
     double val_fraction;    /* DNA and --data: the random validation share */
     bool val_given;         /* --val-fraction appeared */
     uint32_t arch_given;    /* bit (code - RECUR_CLI_CELL): that architecture option appeared */
+    bool no_baselines;      /* --no-baselines */
     const char *dna_opt;    /* a DNA-only option given (refused with --h5) */
     const char *series_opt; /* a series-only option given (refused without --h5) */
 } train_cmd_t;
@@ -164,6 +169,7 @@ static int parse(int argc, char *argv[], train_cmd_t *o, recur_config_t *cfg, re
     static const struct option longopts[] = {
         RECUR_CLI_ARCH_LONGOPTS,          RECUR_CLI_INPUT_LONGOPTS,    RECUR_CLI_VAL_LONGOPTS,
         RECUR_CLI_SERIES_LONGOPTS,        RECUR_CLI_ENCODING_LONGOPTS, RECUR_CLI_TRAIN_LONGOPTS,
+        {"no-baselines", no_argument, NULL, OPT_NO_BASELINES},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
     const bool series = recur_cli_series_requested(argc, argv);
@@ -193,6 +199,12 @@ static int parse(int argc, char *argv[], train_cmd_t *o, recur_config_t *cfg, re
         if ((a = recur_cli_arch_option(c, optarg, cfg, init)) != 0) {
             if (a < 0)
                 return RECUR_EINVAL;
+            continue;
+        }
+        if (c == OPT_NO_BASELINES) {
+            o->no_baselines = true;
+            if (!o->dna_opt)
+                o->dna_opt = "--no-baselines: the baselines of series are computed by eval";
             continue;
         }
         if (c == RECUR_CLI_S_VAL_FRACTION) {
@@ -457,10 +469,38 @@ static void describe_data(const data_t *d, const train_cmd_t *o)
         recur_info("no validation rows: the model of the last epoch is kept");
 }
 
+/* The baselines of a DNA classifier (recur/baseline.h) on the run's own training and validation
+ * rows, with their validation accuracies on stderr; none for other data. 0 or an error code. */
+static int fit_baselines(const data_t *d, recur_baselines_t *bs)
+{
+    const recur_dataset_t *ds = d->ds;
+    if (ds->F != RECUR_DNA_CHANNELS || ds->head != RECUR_HEAD_SEQ ||
+        ds->task == RECUR_TASK_REGRESS || !d->n_train)
+        return 0;
+    const double t0 = (double)clock() / CLOCKS_PER_SEC;
+    if (recur_baselines_fit(ds, d->train, d->n_train, d->vds, d->val, d->n_val, NULL, bs) != 0)
+        return RECUR_EXIT_ERROR;
+    char line[512];
+    size_t len = 0;
+    for (size_t i = 0; i < bs->n && len < sizeof line; i++) {
+        const recur_baseline_t *b = &bs->b[i];
+        char what[32] = "";
+        if (b->kind == RECUR_BASELINE_KMER)
+            snprintf(what, sizeof what, " (k %zu)", b->k);
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s%s %.4f", i ? ", " : "",
+                                recur_baseline_name(b->kind), what, b->val_acc);
+    }
+    recur_info("baselines, validation accuracy%s: %s (%.1f s)",
+               d->n_val ? "" : " on a fifth of the training rows", line,
+               (double)clock() / CLOCKS_PER_SEC - t0);
+    return 0;
+}
+
 /* The classes and the DNA encoding, into every model the run writes. */
 typedef struct {
     const train_cmd_t *o;
     const data_t *d;
+    const recur_baselines_t *bs; /* NULL: none */
 } dna_meta_t;
 
 static int annotate_dna(void *ctx, recur_model_t *m)
@@ -485,6 +525,8 @@ static int annotate_dna(void *ctx, recur_model_t *m)
         rc = recur_model_set_numbers(m, "dna_n_zero", &n_zero, 1);
     if (rc == 0 && (dna || revcomp))
         rc = recur_model_set_numbers(m, "dna_revcomp", &rc_flag, 1);
+    if (rc == 0 && a->bs)
+        rc = recur_model_set_baselines(m, a->bs);
     return rc;
 }
 
@@ -530,6 +572,7 @@ static int train_dna(train_cmd_t *o, recur_config_t *cfg, const recur_init_t *in
                      char *argv[])
 {
     data_t d = {0};
+    recur_baselines_t bs = {0};
     recur_real *params = NULL;
     int rc = RECUR_EXIT_ERROR;
     const recur_config_t given = *cfg;
@@ -608,20 +651,28 @@ static int train_dna(train_cmd_t *o, recur_config_t *cfg, const recur_init_t *in
                d.n_train, ds->T, ds->F, recur_task_name(cfg->task), recur_head_name(cfg->head),
                ds->O, recur_cell_name(cfg->cell), cfg->hidden_size, cfg->num_layers,
                cfg->bidirectional ? " bidirectional" : "", P);
+    const recur_baseline_t *best = NULL;
+    if (!o->no_baselines && fit_baselines(&d, &bs) != 0)
+        goto out;
+    if (bs.n && d.n_val)
+        best = recur_baselines_best(&bs);
     recur_fit_opts_t fo;
     recur_cli_train_fit_opts(&o->t, &fo);
     const recur_fit_data_t fd = {ds, d.train, d.n_train, d.vds, d.val, d.n_val};
-    dna_meta_t meta = {o, &d};
+    dna_meta_t meta = {o, &d, bs.n ? &bs : NULL};
     const recur_cli_run_t run = {.opts = &o->t,
                                  .fit = &fo,
                                  .resume = o->t.resume ? start : NULL,
                                  .resume_path = start_path,
                                  .annotate = annotate_dna,
                                  .ctx = &meta,
+                                 .baseline = best ? recur_baseline_name(best->kind) : NULL,
+                                 .baseline_val_acc = best ? best->val_acc : NAN,
                                  .argc = argc,
                                  .argv = argv};
     rc = recur_cli_train_run(cfg, params, &fd, rng, &run);
 out:
+    recur_baselines_release(&bs);
     free(params);
     data_free(&d);
     return rc;

@@ -160,13 +160,17 @@ static void json_number(FILE *fp, const char *key, double x)
 }
 
 /* The epoch's line on stderr and its JSON object. */
-static int report_epoch(const recur_fit_epoch_t *e, double seconds, double eta, runlog_t *log)
+static int report_epoch(const recur_fit_epoch_t *e, double seconds, double eta, runlog_t *log,
+                        const recur_cli_run_t *r)
 {
-    char accs[32] = "", vals[96] = "";
+    char accs[32] = "", vals[160] = "";
     if (!isnan(e->acc))
         snprintf(accs, sizeof accs, " acc %.4f", e->acc);
     if (e->has_val && isnan(e->val_acc))
         snprintf(vals, sizeof vals, " val_loss %.4f%s", e->val_loss, e->best ? " *" : "");
+    else if (e->has_val && r->baseline)
+        snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s (baseline %s %.4f)",
+                 e->val_loss, e->val_acc, e->best ? " *" : "", r->baseline, r->baseline_val_acc);
     else if (e->has_val)
         snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s", e->val_loss, e->val_acc,
                  e->best ? " *" : "");
@@ -184,6 +188,8 @@ static int report_epoch(const recur_fit_epoch_t *e, double seconds, double eta, 
     json_number(fp, "val_loss", e->val_loss);
     json_number(fp, "val_acc", e->val_acc);
     json_number(fp, "val_balanced_acc", e->val_bal);
+    if (r->baseline)
+        json_number(fp, "baseline_val_acc", r->baseline_val_acc);
     fprintf(fp, ",\"best\":%s", e->best ? "true" : "false");
     fprintf(fp, ",\"updates\":%zu,\"skipped\":%zu,\"clipped\":%zu", e->updates, e->skipped,
             e->clipped);
@@ -252,6 +258,7 @@ typedef struct {
     int rank, ranks;
     size_t since_ckpt; /* updates since the last checkpoint */
     uint64_t updates;  /* the run's updates at the last look */
+    double best_val_acc, last_val_acc; /* of the best and the last epoch this process ran */
 } run_t;
 
 /* After a batch: the progress line, and a checkpoint when one is due or a signal asks for it.
@@ -320,8 +327,11 @@ static int epochs(run_t *u)
         epochs_here++;
         /* ETA: the mean time of this process's epochs so far, times the epochs left */
         const double eta = run_seconds / (double)epochs_here * (double)(e.epochs - e.epoch);
-        if (report_epoch(&e, sec, eta, u->log) != 0)
+        if (report_epoch(&e, sec, eta, u->log, u->r) != 0)
             return RECUR_EXIT_ERROR;
+        u->last_val_acc = e.val_acc;
+        if (e.best)
+            u->best_val_acc = e.val_acc;
         if (e.stop)
             recur_info("early stop: no lower validation loss in %zu epochs", e.since_best);
     }
@@ -337,6 +347,12 @@ static int finish(run_t *u)
     int rc = m ? recur_fit_result(u->f, m, &epoch, &best) : RECUR_ENOMEM;
     if (rc == 0 && best)
         recur_info("keeping epoch %zu (the lowest validation loss)", epoch);
+    /* NaN when the kept epoch ran before a resume: not known here */
+    const double kept = best ? u->best_val_acc : u->last_val_acc;
+    if (rc == 0 && u->r->baseline && kept < u->r->baseline_val_acc)
+        recur_error("warning: the kept model's validation accuracy %.4f does not beat the %s "
+                    "baseline's %.4f",
+                    kept, u->r->baseline, u->r->baseline_val_acc);
     if (rc == 0 && u->rank == 0)
         rc = recur_model_save(m, u->r->opts->out);
     if (rc == 0 && u->rank == 0)
@@ -350,7 +366,8 @@ int recur_cli_train_run(const recur_config_t *cfg, const recur_real *params,
 {
     const recur_cli_train_t *o = r->opts;
     runlog_t log = {0}, glog = {0};
-    run_t u = {.cfg = cfg, .r = r, .log = &log, .glog = &glog};
+    run_t u = {.cfg = cfg, .r = r, .log = &log, .glog = &glog, .best_val_acc = NAN,
+               .last_val_acc = NAN};
     u.rank = recur_dist_rank();
     u.ranks = recur_dist_size();
     int rc = RECUR_EXIT_ERROR;

@@ -24,6 +24,10 @@ typedef struct {
      * provenance (command line, seed): the classes and the encoding. 0 or a negative code. */
     int (*annotate)(void *ctx, recur_model_t *m);
     void *ctx;
+    /* The best baseline (recur/baseline.h) by validation accuracy, shown beside the model's at
+     * every epoch and compared with the kept model's at the end; NULL for none. */
+    const char *baseline;
+    double baseline_val_acc;
     int argc; /* the command line, for provenance */
     char **argv;
 } recur_cli_run_t;
