@@ -768,6 +768,14 @@ fail:
     return rc;
 }
 
+bool recur_baseline_applies(const recur_baseline_t *b, const recur_dataset_t *ds, const size_t *idx,
+                            size_t n)
+{
+    if (ds->F != 4 || ds->head != RECUR_HEAD_SEQ || ds->task != b->task || ds->O != b->K)
+        return false;
+    return b->kind != RECUR_BASELINE_ONEHOT || !n || common_len(ds, idx, n, b->T) == b->T;
+}
+
 int recur_baseline_predict(const recur_baseline_t *b, const recur_dataset_t *ds, const size_t *idx,
                            size_t n, double *p)
 {

@@ -69,6 +69,11 @@ void recur_baselines_release(recur_baselines_t *bs);
 int recur_baseline_predict(const recur_baseline_t *b, const recur_dataset_t *ds, const size_t *idx,
                            size_t n, double *p) RECUR_WUR;
 
+/* Whether recur_baseline_predict() can score rows idx[0..n-1] of ds (all when idx is NULL):
+ * DNA records of b's task and outputs and, for onehot, each b->T bases long. Logs nothing. */
+bool recur_baseline_applies(const recur_baseline_t *b, const recur_dataset_t *ds, const size_t *idx,
+                            size_t n);
+
 /* Accuracy of p (n, K) against the labels of rows idx of ds (as recur_baseline_predict's): the
  * share of rows whose largest probability is their class (classify), or of present row x label
  * decisions p >= 0.5 that are right (multilabel). NaN when nothing is labelled. */

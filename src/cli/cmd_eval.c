@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include <recur/baseline.h>
 #include <recur/blas.h>
 #include <recur/dataset.h>
 #include <recur/dna.h>
@@ -227,6 +228,74 @@ static void print_metrics(FILE *fp, const recur_metrics_t *m, const char *const 
         }
 }
 
+/* The headline rows of each baseline the model carries (recur/baseline.h), scored on the same
+ * records as the model: metric baseline_<kind>_<name>, class all. */
+typedef struct {
+    const recur_dataset_t *ds;
+    const recur_dna_set_t *set; /* rows to records, or NULL (a row is a record) */
+    size_t n;                   /* records */
+    const int32_t *y;           /* classify labels (n), or NULL */
+    const float *t;             /* multilabel targets (n, O), or NULL */
+    const unsigned char *tm;    /* (n, O) */
+} scored_t;
+
+static int print_baselines(FILE *fp, const recur_model_t *mod, const scored_t *sc)
+{
+    const recur_baselines_t *bs = recur_model_baselines(mod);
+    const size_t O = recur_model_config(mod)->num_outputs, N = sc->ds->N;
+    double *rows = NULL, *p = NULL;
+    int rc = 0;
+    for (size_t i = 0; bs && i < bs->n && rc == 0; i++) {
+        const recur_baseline_t *b = &bs->b[i];
+        const char *name = recur_baseline_name(b->kind);
+        if (!recur_baseline_applies(b, sc->ds, NULL, N)) {
+            recur_info("baseline %s: does not apply to these records (other lengths)", name);
+            continue;
+        }
+        if (!rows && (!(rows = malloc((N ? N : 1) * O * sizeof *rows)) ||
+                      !(p = malloc((sc->n ? sc->n : 1) * O * sizeof *p)))) {
+            recur_error("out of memory");
+            rc = RECUR_ENOMEM;
+            break;
+        }
+        if ((rc = recur_baseline_predict(b, sc->ds, NULL, N, rows)) != 0)
+            break;
+        if (sc->set)
+            recur_dna_record_mean(sc->set, rows, O, p);
+        else
+            memcpy(p, rows, N * O * sizeof *p);
+        recur_metrics_t *m = sc->y ? recur_metrics_classify(p, sc->y, sc->n, O)
+                                   : recur_metrics_multilabel(p, sc->t, sc->tm, sc->n, O);
+        if (!m) {
+            rc = RECUR_ENOMEM;
+            break;
+        }
+        const struct {
+            const char *what;
+            double v;
+        } r[] = {{"accuracy", m->accuracy},
+                 {"subset_accuracy", m->subset_accuracy},
+                 {"balanced_accuracy", m->balanced_accuracy},
+                 {"loss", m->loss},
+                 {"precision", m->macro_precision},
+                 {"recall", m->macro_recall},
+                 {"f1", m->macro_f1},
+                 {"auroc", m->macro_auroc},
+                 {"auprc", m->macro_auprc}};
+        for (size_t j = 0; j < sizeof r / sizeof *r; j++) {
+            if (j == 1 && !m->multilabel)
+                continue;
+            char metric[64];
+            snprintf(metric, sizeof metric, "baseline_%s_%s", name, r[j].what);
+            row(fp, metric, "all", r[j].v);
+        }
+        recur_metrics_free(m);
+    }
+    free(rows);
+    free(p);
+    return rc;
+}
+
 int main_eval(int argc, char *argv[])
 {
     recur_cli_use_t u;
@@ -356,6 +425,9 @@ int main_eval(int argc, char *argv[])
             recur_task_name(cfg->task), recur_cell_name(cfg->cell), cfg->hidden_size,
             cfg->num_layers, cfg->bidirectional ? " bidirectional" : "", rc_avg ? "yes" : "no");
     print_metrics(fp, met, classes);
+    const scored_t sc = {ds, set, n, y, t, tm};
+    if (print_baselines(fp, mod, &sc) != 0)
+        goto out;
     rc = RECUR_EXIT_OK;
     goto out;
 nomem:
