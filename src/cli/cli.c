@@ -33,6 +33,7 @@ const char recur_cli_arch_help[] =
     "  --hidden H              hidden units per layer and direction (1..65536)\n"
     "  --layers L              stacked layers (1..64)\n"
     "  --bidirectional         add a reverse direction to every layer\n"
+    "  --unidirectional        no reverse direction (the default but for DNA classifiers)\n"
     "  --input I               input features per step\n"
     "  --outputs O             classes (classify), labels (multilabel) or targets (regress)\n"
     "  --head seq|step         one output per sequence, or one per valid step\n"
@@ -112,7 +113,8 @@ int recur_cli_arch_option(int code, const char *arg, recur_config_t *cfg, recur_
     case RECUR_CLI_LAYERS:
         return handled(recur_cli_size("--layers", arg, 1, 64, &cfg->num_layers));
     case RECUR_CLI_BIDIRECTIONAL:
-        cfg->bidirectional = true;
+    case RECUR_CLI_UNIDIRECTIONAL:
+        cfg->bidirectional = code == RECUR_CLI_BIDIRECTIONAL;
         return 1;
     case RECUR_CLI_INPUT:
         return handled(recur_cli_size("--input", arg, 1, CLI_MAX_DIM, &cfg->input_size));
@@ -191,6 +193,8 @@ int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const re
 {
     static const char *const names[] = {"cell",    "hidden", "layers", "bidirectional", "input",
                                         "outputs", "head",   "pool",   "task"};
+    if ((given >> (RECUR_CLI_UNIDIRECTIONAL - RECUR_CLI_CELL)) & 1u) /* restates the directions */
+        given |= 1u << (RECUR_CLI_BIDIRECTIONAL - RECUR_CLI_CELL);
     for (size_t i = 0; i < n; i++) {
         const int c = codes[i];
         if (c < RECUR_CLI_CELL || c > RECUR_CLI_TASK || !((given >> (c - RECUR_CLI_CELL)) & 1u))
@@ -202,7 +206,9 @@ int recur_cli_arch_restated(uint32_t given, const int *codes, size_t n, const re
             continue;
         if (c != RECUR_CLI_BIDIRECTIONAL)
             return recur_cli_restated(names[c - RECUR_CLI_CELL], a, whose, b);
-        recur_error("--bidirectional conflicts with %s unidirectional layers", whose);
+        recur_error("--%s conflicts with %s %s layers",
+                    cfg->bidirectional ? "bidirectional" : "unidirectional", whose,
+                    fixed->bidirectional ? "bidirectional" : "unidirectional");
         return RECUR_EINVAL;
     }
     return 0;

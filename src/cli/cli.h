@@ -35,6 +35,7 @@ enum {
     RECUR_CLI_ORTHOGONAL,
     RECUR_CLI_FORGET_BIAS,
     RECUR_CLI_SPECTRAL_RADIUS,
+    RECUR_CLI_UNIDIRECTIONAL,
     RECUR_CLI_FIRST_FREE
 };
 
@@ -52,7 +53,8 @@ enum {
     {"task", required_argument, NULL, RECUR_CLI_TASK},                   \
     {"orthogonal", no_argument, NULL, RECUR_CLI_ORTHOGONAL},             \
     {"forget-bias", required_argument, NULL, RECUR_CLI_FORGET_BIAS},    \
-    {"spectral-radius", required_argument, NULL, RECUR_CLI_SPECTRAL_RADIUS}
+    {"spectral-radius", required_argument, NULL, RECUR_CLI_SPECTRAL_RADIUS}, \
+    {"unidirectional", no_argument, NULL, RECUR_CLI_UNIDIRECTIONAL}
 // clang-format on
 
 /* The paragraph on the command-line contract that every data command's --help ends with. */

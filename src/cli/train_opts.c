@@ -7,18 +7,19 @@
 
 const char recur_cli_train_help[] =
     "Training:\n"
-    "  --epochs N              passes over the training records (default 10; 0 writes\n"
+    "  --epochs N              passes over the training records (default 10, DNA 40; 0 writes\n"
     "                          the initialised, untrained model, e.g. for diagnose)\n"
     "  --batch-size B          records (forecasting: windows, or series with --head step)\n"
     "                          per batch (default 32)\n"
     "  --optimizer sgd|adam|adamw\n"
     "                          update rule with PyTorch's semantics (default adam)\n"
-    "  --lr X                  learning rate (default: 0.001 for adam/adamw, 0.01 sgd)\n"
+    "  --lr X                  learning rate (default: 0.001 for adam/adamw - DNA\n"
+    "                          classifiers 0.005 - and 0.01 for sgd)\n"
     "  --momentum M            SGD momentum (sgd only, default 0)\n"
     "  --weight-decay W        L2 for sgd/adam, decoupled for adamw (defaults 0, 0,\n"
     "                          0.01)\n"
     "  --clip NORM             rescale the gradient to global L2 norm NORM when above it\n"
-    "                          (default 0: off)\n"
+    "                          (default 0: off; DNA classifiers 1)\n"
     "  --act-reg L             activation regulariser: adds L sum_t ||h_t||^2 over the top\n"
     "                          layer's states at the valid steps, per loss term (Merity\n"
     "                          et al. 2017; default 0: off)\n"
@@ -29,7 +30,7 @@ const char recur_cli_train_help[] =
     "                          carried across windows (default 0: full BPTT; forecasting\n"
     "                          with --head step: 0 means K = 100)\n"
     "  --patience N            stop after N epochs without a lower validation loss\n"
-    "                          (default 0: run every epoch)\n"
+    "                          (default 0: run every epoch; DNA classifiers 5)\n"
     "  --keep best|last        model to write: the epoch with the lowest validation loss\n"
     "                          (default) or the last; without validation rows, the last.\n"
     "                          --keep-best is --keep best\n"
@@ -164,6 +165,7 @@ int recur_cli_train_option(int code, const char *arg, recur_cli_train_t *o, recu
         break;
     case RECUR_CLI_T_CLIP:
         bad = recur_cli_double("--clip", arg, 0.0, 1e12, &o->clip);
+        o->clip_given = true;
         break;
     case RECUR_CLI_T_TBPTT:
         bad = recur_cli_size("--tbptt", arg, 0, 100000000, &o->tbptt);
@@ -201,6 +203,7 @@ int recur_cli_train_option(int code, const char *arg, recur_cli_train_t *o, recu
         break;
     case RECUR_CLI_T_PATIENCE:
         bad = recur_cli_size("--patience", arg, 0, 100000000, &o->patience);
+        o->patience_given = true;
         break;
     case RECUR_CLI_T_KEEP:
         bad = word("--keep", arg, "best", "last", "last", &o->keep_last);

@@ -98,6 +98,8 @@ typedef struct {
     const char *keep_opt; /* "--keep best", "--keep last" or "--keep-best" when given */
     bool tbptt_given;     /* --tbptt appeared */
     bool epochs_given;    /* --epochs appeared */
+    bool clip_given;      /* --clip appeared */
+    bool patience_given;  /* --patience appeared */
     recur_optim_kind_t kind;
     double lr, momentum, weight_decay, clip;
     double act_reg;          /* --act-reg lambda */
