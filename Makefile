@@ -48,7 +48,7 @@ DEB_PKGS := build-essential pkg-config libhts-dev libhdf5-dev libgsl-dev libopen
             check samtools hdf5-tools python3-torch python3-h5py python3-numpy \
             snakemake python3-matplotlib python3-pygments libopenmpi-dev openmpi-bin
 
-.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo experiments check-build tasks deps-tasks
+.PHONY: all test deps deps-fuzz deps-slurm test-slurm sanitize fuzz lint bench clean install help demo experiments check-build tasks deps-tasks suite
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -202,6 +202,11 @@ deps-tasks:
 	fi
 
 tasks: $(TASK_NAMES:%=task-%)
+
+# recur on the suite: every task with the defaults and the old defaults, 3 seeds, beside the
+# baselines (pipelines/suite.smk); the README's table is results/suite/table.md.
+suite: all tasks
+	snakemake -s pipelines/suite.smk --cores $$(nproc) -q
 
 task-%: deps-tasks
 	sh data/tasks/$*.sh

@@ -5,6 +5,8 @@ configuration and seed, scored on its test split beside the baselines, into two 
 Usage: /usr/bin/python3 pipelines/scripts/suite.py [--recur bin/recur] [--tasks FILE]
            [--config NAME=OPTIONS]... [--seeds 1,2,3] [--only TASK,...] [--threads N]
            [--out results/suite]
+       /usr/bin/python3 pipelines/scripts/suite.py --merge RUNS.tsv... --out DIR
+           (the runs of several invocations into one runs.tsv and summary.tsv)
 
 Each --config is a name and the recur train options it adds to the task's own (none: recur's
 defaults, "defaults="). For a task and a configuration, every seed runs
@@ -80,7 +82,18 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", default="1")
     ap.add_argument("--out", default="results/suite")
+    ap.add_argument("--merge", nargs="+", default=None)
     a = ap.parse_args()
+    if a.merge:
+        runs = []
+        for path in a.merge:
+            with open(path) as f:
+                for r in csv.DictReader(f, delimiter="\t"):
+                    runs.append((r["task"], r["config"], int(r["seed"]), r["model"], r["metric"],
+                                 float(r["value"]), float(r["seconds"])))
+        os.makedirs(a.out, exist_ok=True)
+        write_tables(runs, a.out)
+        return
     configs = []
     for c in a.config or ["defaults="]:
         name, _, opts = c.partition("=")
@@ -122,7 +135,12 @@ def main():
                 print("%-14s %-12s seed %d: %s %.4f (%.0f s)" % (t["name"], name, s, head[1],
                                                                    m.get(head, math.nan), sec))
                 sys.stdout.flush()
-    with open(os.path.join(a.out, "runs.tsv"), "w") as f:
+    write_tables(runs, a.out)
+
+
+def write_tables(runs, out):
+    """runs.tsv (every number) and summary.tsv (means and sds over the seeds) in out."""
+    with open(os.path.join(out, "runs.tsv"), "w") as f:
         f.write("task\tconfig\tseed\tmodel\tmetric\tvalue\tseconds\n")
         for r in runs:
             f.write("%s\t%s\t%d\t%s\t%s\t%.6g\t%.1f\n" % r)
@@ -133,7 +151,7 @@ def main():
     for task, cfg, s, model_name, metric, v, sec in runs:
         if model_name == "recur" and metric in ("accuracy", "mae_all"):
             groups[(task, cfg, "recur", "seconds")].append(sec)
-    with open(os.path.join(a.out, "summary.tsv"), "w") as f:
+    with open(os.path.join(out, "summary.tsv"), "w") as f:
         f.write("task\tconfig\tmodel\tmetric\tmean\tsd\tn\n")
         for (task, cfg, model_name, metric), vs in groups.items():
             vs = [v for v in vs if not math.isnan(v)]
@@ -142,7 +160,7 @@ def main():
             sd = statistics.stdev(vs) if len(vs) > 1 else 0.0
             f.write("%s\t%s\t%s\t%s\t%.6g\t%.3g\t%d\n" % (task, cfg, model_name, metric,
                                                           statistics.mean(vs), sd, len(vs)))
-    print("wrote", os.path.join(a.out, "runs.tsv"), "and summary.tsv")
+    print("wrote", os.path.join(out, "runs.tsv"), "and summary.tsv")
 
 
 if __name__ == "__main__":
