@@ -144,7 +144,8 @@ rows=$((rows + 1))
 $RECUR train --fasta $D/train_coding.fa:coding --fasta $D/train_noncoding.fa:noncoding \
     -o "$T/m.h5" >"$tmp/out" 2>"$tmp/err"
 got=$?
-if [ "$got" != 0 ] || ! grep -q 'epoch 10/10 loss' "$tmp/err" || [ ! -s "$T/m.h5" ]; then
+if [ "$got" != 0 ] || ! grep -q 'epoch 1/40 loss' "$tmp/err" ||
+    ! grep -q 'keeping epoch [0-9]* (the lowest validation loss)' "$tmp/err" || [ ! -s "$T/m.h5" ]; then
     failed "default training on $D: exit $got"
 fi
 rows=$((rows + 1))
@@ -338,6 +339,34 @@ nb=$(samtools view -c -F 0xF04 -r beta "$T/tagged.bam")
 if [ "$got" != 0 ] || ! grep -q "^support	alpha	$na$" "$tmp/out" ||
     ! grep -q "^support	beta	$nb$" "$tmp/out" || ! grep -q '^support	gamma	0$' "$tmp/out"; then
     failed "--label-tag RG: exit $got (samtools: alpha $na, beta $nb)"
+fi
+# Baselines beside the classifier: fitted by train, kept in the model, scored by eval on the
+# same records; the majority baseline's test accuracy is the share of the training majority
+# (coding) among the test records, counted here.
+rows=$((rows + 1))
+$RECUR train --fasta $D/train_coding.fa:coding --fasta $D/train_noncoding.fa:noncoding \
+    --hidden 4 --epochs 1 --log "$T/blog.json" -o "$T/base.h5" >"$tmp/out" 2>"$tmp/err"
+got=$?
+$RECUR eval -m "$T/base.h5" --fasta $D/test_coding.fa:coding --fasta $D/test_noncoding.fa:noncoding \
+    -q >"$T/base.tsv" 2>>"$tmp/err"
+nc=$(grep -c '^>' $D/test_coding.fa)
+nn=$(grep -c '^>' $D/test_noncoding.fa)
+maj=$(awk -F'\t' '$1 == "baseline_majority_accuracy" {print $3}' "$T/base.tsv")
+if [ "$got" != 0 ] || ! grep -q 'baselines, validation accuracy: majority ' "$tmp/err" ||
+    ! grep -q '"baseline_val_acc":[0-9]' "$T/blog.json" ||
+    ! grep -q '(baseline kmer [0-9.]*)' "$tmp/err" ||
+    ! h5ls "$T/base.h5/baselines" | grep -q '^kmer' ||
+    ! awk -v m="$maj" -v a="$nc" -v b="$nn" 'BEGIN {exit !(m != "" && (m - a / (a + b))^2 < 1e-16)}' ||
+    [ "$(grep -c '^baseline_kmer_\(accuracy\|auroc\|balanced_accuracy\)	all	' "$T/base.tsv")" != 3 ]; then
+    failed "baselines: exit $got, majority accuracy '$maj' (test: $nc coding, $nn noncoding)"
+fi
+rows=$((rows + 1))
+$RECUR train --fasta $D/train_coding.fa:coding --fasta $D/train_noncoding.fa:noncoding \
+    --hidden 4 --epochs 1 --no-baselines -q -o "$T/nobase.h5" >"$tmp/out" 2>"$tmp/err"
+got=$?
+$RECUR eval -m "$T/nobase.h5" --fasta $D/test_coding.fa:coding -q >"$T/nobase.tsv" 2>&1
+if [ "$got" != 0 ] || h5ls "$T/nobase.h5" | grep -q baselines || grep -q '^baseline_' "$T/nobase.tsv"; then
+    failed "--no-baselines: exit $got"
 fi
 
 if [ "$fail" -ne 0 ]; then
