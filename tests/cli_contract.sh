@@ -17,13 +17,14 @@ if [ ! -x "$RECUR" ]; then
     exit 1
 fi
 
-# Small inputs and the models every row uses: a DNA classifier (GRU, 6 units, mean pooling),
-# its encoded dataset, and a forecaster of daily maximum temperature.
+# Small inputs and the models every row uses: a DNA classifier (unidirectional GRU, 6 units,
+# mean pooling), its encoded dataset, and a forecaster of daily maximum temperature.
 awk '/^>/ {n++} n <= 12' data/cpdna/test_coding.fa >"$tmp/a.fa"
 awk '/^>/ {n++} n <= 12' data/cpdna/test_noncoding.fa >"$tmp/b.fa"
 A="--fasta $tmp/a.fa:coding --fasta $tmp/b.fa:noncoding"
 # shellcheck disable=SC2086
-if ! $RECUR train $A --cell gru --hidden 6 --pool mean --epochs 1 -q -o "$tmp/dna.h5" ||
+if ! $RECUR train $A --cell gru --hidden 6 --unidirectional --pool mean --epochs 1 -q \
+    -o "$tmp/dna.h5" ||
     ! $RECUR encode -m "$tmp/dna.h5" $A -q -o "$tmp/d.h5" ||
     ! $RECUR train --h5 $SEA --vars tmax,tmin --target tmax --window 5 --horizon 2 \
         --calendar doy --cell lstm --hidden 4 --epochs 1 -q -o "$tmp/fc.h5"; then
@@ -56,7 +57,7 @@ train --init $tmp/fc.h5 --h5 $SEA --epochs 1 -q -o $tmp/t.h5"
 
 # Every restated option that agrees, all at once: accepted.
 DNA_AGREE="--cell gru --hidden 6 --layers 1 --input 4 --outputs 2 --head seq --pool mean"
-DNA_AGREE="$DNA_AGREE --task classify"
+DNA_AGREE="$DNA_AGREE --task classify --unidirectional"
 FC_AGREE="--vars tmax,tmin --target tmax --window 5 --horizon 2 --stride 1 --calendar doy"
 FC_AGREE="$FC_AGREE --val-fraction 0.15 --test-fraction 0.15 --cell lstm --hidden 4 --head seq"
 FC_AGREE="$FC_AGREE --task regress --outputs 2 --input 4"
@@ -80,6 +81,7 @@ FC_CONFLICT="--window 3|--window 3 conflicts with the model's window 5
 --test-fraction 0.1|--test-fraction 0.1 conflicts with the model's test-fraction 0.15
 --missing-indicators|--missing-indicators conflicts with the model's encoding
 --hidden 8|--hidden 8 conflicts with the model's hidden 4
+--bidirectional|--bidirectional conflicts with the model's unidirectional layers
 --cell gru|--cell gru conflicts with the model's cell lstm
 --head step|--head step conflicts with the model's head seq"
 
