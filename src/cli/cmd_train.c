@@ -4,10 +4,10 @@
  * with a validation split or validation inputs; the run itself is the library's loop
  * (recur/fit.h) driven by train_run.c (signals, MPI, checkpoints, logs, the model file). */
 #include <math.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gsl/gsl_rng.h>
@@ -170,10 +170,15 @@ static const char *check(train_cmd_t *o, const recur_config_t *cfg)
 static int parse(int argc, char *argv[], train_cmd_t *o, recur_config_t *cfg, recur_init_t *init)
 {
     static const struct option longopts[] = {
-        RECUR_CLI_ARCH_LONGOPTS,          RECUR_CLI_INPUT_LONGOPTS,    RECUR_CLI_VAL_LONGOPTS,
-        RECUR_CLI_SERIES_LONGOPTS,        RECUR_CLI_ENCODING_LONGOPTS, RECUR_CLI_TRAIN_LONGOPTS,
+        RECUR_CLI_ARCH_LONGOPTS,
+        RECUR_CLI_INPUT_LONGOPTS,
+        RECUR_CLI_VAL_LONGOPTS,
+        RECUR_CLI_SERIES_LONGOPTS,
+        RECUR_CLI_ENCODING_LONGOPTS,
+        RECUR_CLI_TRAIN_LONGOPTS,
         {"no-baselines", no_argument, NULL, OPT_NO_BASELINES},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const bool series = recur_cli_series_requested(argc, argv);
     optind = 0; /* glibc: a full re-initialisation */

@@ -169,8 +169,8 @@ static int report_epoch(const recur_fit_epoch_t *e, double seconds, double eta, 
     if (e->has_val && isnan(e->val_acc))
         snprintf(vals, sizeof vals, " val_loss %.4f%s", e->val_loss, e->best ? " *" : "");
     else if (e->has_val && r->baseline)
-        snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s (baseline %s %.4f)",
-                 e->val_loss, e->val_acc, e->best ? " *" : "", r->baseline, r->baseline_val_acc);
+        snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s (baseline %s %.4f)", e->val_loss,
+                 e->val_acc, e->best ? " *" : "", r->baseline, r->baseline_val_acc);
     else if (e->has_val)
         snprintf(vals, sizeof vals, " val_loss %.4f val_acc %.4f%s", e->val_loss, e->val_acc,
                  e->best ? " *" : "");
@@ -256,8 +256,8 @@ typedef struct {
     runlog_t *log, *glog;
     progress_t prog;
     int rank, ranks;
-    size_t since_ckpt; /* updates since the last checkpoint */
-    uint64_t updates;  /* the run's updates at the last look */
+    size_t since_ckpt;                 /* updates since the last checkpoint */
+    uint64_t updates;                  /* the run's updates at the last look */
     double best_val_acc, last_val_acc; /* of the best and the last epoch this process ran */
 } run_t;
 
@@ -366,8 +366,8 @@ int recur_cli_train_run(const recur_config_t *cfg, const recur_real *params,
 {
     const recur_cli_train_t *o = r->opts;
     runlog_t log = {0}, glog = {0};
-    run_t u = {.cfg = cfg, .r = r, .log = &log, .glog = &glog, .best_val_acc = NAN,
-               .last_val_acc = NAN};
+    run_t u = {
+        .cfg = cfg, .r = r, .log = &log, .glog = &glog, .best_val_acc = NAN, .last_val_acc = NAN};
     u.rank = recur_dist_rank();
     u.ranks = recur_dist_size();
     int rc = RECUR_EXIT_ERROR;
