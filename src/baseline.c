@@ -274,10 +274,11 @@ static double loss_grad(const double *theta, const objective_t *o, double *g)
             const int32_t y = o->ds->labels[r];
             if (y < 0)
                 continue;
-            double m = z[0], s = 0;
+            double m = z[0];
             for (size_t c = 1; c < K; c++)
                 m = z[c] > m ? z[c] : m;
-            for (size_t c = 0; c < K; c++)
+            double s = exp(z[0] - m); /* >= 1 in all: the largest term is exp(0) */
+            for (size_t c = 1; c < K; c++)
                 s += exp(z[c] - m);
             loss += m + log(s) - z[y];
             for (size_t c = 0; c < K; c++) /* d loss / d z */
