@@ -199,18 +199,6 @@ def _dna_inputs(exp, split):
     return " ".join(out), files + option_files(options)
 
 
-def _dna_val_inputs(exp):
-    """(flags, files) of a DNA experiment's explicit validation records, for recur train only:
-    each item of data.val as --val-fasta/--val-bed/--val-bam FILE[:LABEL]."""
-    out, files = [], []
-    for item in EXPERIMENTS[exp]["data"].get("val") or []:
-        kind = next(k for k in ("fasta", "bed", "bam") if k in item)
-        arg = "{}:{}".format(item[kind], item["label"]) if "label" in item else item[kind]
-        out += ["--val-{}".format(kind), shlex.quote(arg)]
-        files.append(item[kind])
-    return " ".join(out), files
-
-
 def _forecast_inputs(exp, split):
     """(flags, files) of a forecasting experiment: for training, the series (--h5, --vars,
     --target, ...) and the data options (encoding, splits); afterwards only the file and the
@@ -248,18 +236,13 @@ def run_dir(w):
     return "{}/{}/{}".format(RESULTS, w.exp, w.run)
 
 
-def _val_inputs(exp):
-    return _dna_val_inputs(exp) if task(exp) == "dna" else ("", [])
-
-
 def train_input(w):
     opts = train_options(w.exp, w.run)
-    return {"recur": RECUR,
-            "data": data_files(w.exp, "train") + _val_inputs(w.exp)[1] + option_files(opts)}
+    return {"recur": RECUR, "data": data_files(w.exp, "train") + option_files(opts)}
 
 
 def train_params(w):
-    args = [data_args(w.exp, "train"), _val_inputs(w.exp)[0], flags(train_options(w.exp, w.run))]
+    args = [data_args(w.exp, "train"), flags(train_options(w.exp, w.run))]
     return " ".join(a for a in args if a)
 
 
@@ -385,15 +368,5 @@ def report_params(w):
     )
 
 
-def headline_params(w=None):
-    """--experiment NAME KIND RUN=METRICS.tsv ... of headline.py, one per experiment."""
-    out = []
-    for exp in EXPERIMENTS:
-        out.append("--experiment {} {} {}".format(shlex.quote(exp), task(exp), " ".join(
-            shlex.quote("{}={}/{}/{}/metrics.tsv".format(run, RESULTS, exp, run))
-            for run in runs(exp))))
-    return " ".join(out)
-
-
 def all_targets():
-    return report_input() + ["{}/report.html".format(RESULTS), "{}/headline.txt".format(RESULTS)]
+    return report_input() + ["{}/report.html".format(RESULTS)]

@@ -14,7 +14,6 @@ localrules:
     aggregate,
     plot_summary,
     report,
-    headline,
 
 
 rule aggregate:
@@ -91,24 +90,3 @@ rule report:
     shell:
         "{params.py} {input.script} --recur {input.recur} {params.args} "
         "-o {output.html} 2> {log}"
-
-
-# The few lines `make demo` prints at the end: each experiment's best run against its best
-# baseline (pipelines/scripts/headline.py), and where the report is.
-rule headline:
-    input:
-        recur=RECUR,
-        script=script("headline.py"),
-        metrics=[f"{RESULTS}/{exp}/{run}/metrics.tsv" for exp in EXPERIMENTS for run in runs(exp)],
-    output:
-        txt=f"{RESULTS}/headline.txt",
-    params:
-        py=PYTHON,
-        args=headline_params,
-        report=f"{RESULTS}/report.html",
-    log:
-        f"{RESULTS}/logs/headline.log",
-    threads: 1
-    shell:
-        "{params.py} {input.script} --recur {input.recur} --report {params.report} "
-        "{params.args} -o {output.txt} 2> {log}"

@@ -108,20 +108,10 @@ def summary_table(path, exp):
     _, header, rows = provenance.tsv_dicts(path)
     groups = exp["groups"]
     if exp["task"] == "dna":
-        # The model's rows, then the baselines recur train fitted beside it (eval's
-        # baseline_<kind>_<metric> rows) as models of their own.
-        pick = []
-        for r in rows:
-            if r.get("class") != "all":
-                continue
-            model, metric = "recur", r["metric"]
-            if metric.startswith("baseline_"):
-                model, _, metric = metric[len("baseline_"):].partition("_")
-            if metric in DNA_METRICS:
-                pick.append(dict(r, model=model, metric=metric))
+        pick = [r for r in rows if r.get("class") == "all" and r["metric"] in DNA_METRICS]
         cols = [m for m in DNA_METRICS if any(r["metric"] == m for r in pick)]
-        keyf = lambda r: tuple(r[g] for g in groups) + (r["model"],)  # noqa: E731
-        keyhead = groups + ["model"]
+        keyf = lambda r: tuple(r[g] for g in groups)  # noqa: E731
+        keyhead = groups
     else:
         pick = [r for r in rows if r.get("horizon") == "all" and r["metric"] in FORECAST_METRICS]
         cols = [m for m in FORECAST_METRICS if any(r["metric"] == m for r in pick)]
