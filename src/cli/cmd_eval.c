@@ -19,17 +19,10 @@
 #include "cmd_series.h"
 #include "use.h"
 
-enum {
-    OPT_RC_AVG = RECUR_CLI_FIRST_FREE,
-    OPT_NO_RC_AVG,
-    OPT_CLIMATOLOGY,
-    OPT_RIDGE_LAMBDA,
-    OPT_NO_RIDGE
-};
+enum { OPT_CLIMATOLOGY = RECUR_CLI_FIRST_FREE, OPT_RIDGE_LAMBDA, OPT_NO_RIDGE };
 
 /* eval's own options. */
 typedef struct {
-    int rc_avg; /* -1: as the model was trained; 0 off; 1 on */
     recur_cli_fc_opts_t fc;
 } eval_opts_t;
 
@@ -92,10 +85,6 @@ static int option(void *ctx, int c, const char *arg)
 {
     eval_opts_t *o = ctx;
     switch (c) {
-    case OPT_RC_AVG:
-    case OPT_NO_RC_AVG:
-        o->rc_avg = c == OPT_RC_AVG;
-        return 0;
     case OPT_CLIMATOLOGY:
         if (strcmp(arg, "doy") != 0 && strcmp(arg, "month") != 0) {
             recur_error("--climatology: expected doy or month, got '%s'", arg);
@@ -115,8 +104,6 @@ static int option(void *ctx, int c, const char *arg)
 static int parse(int argc, char *argv[], recur_cli_use_t *u, eval_opts_t *o)
 {
     static const recur_cli_use_opt_t own[] = {
-        {"revcomp-average", no_argument, OPT_RC_AVG, RECUR_CLI_USE_DNA},
-        {"no-revcomp-average", no_argument, OPT_NO_RC_AVG, RECUR_CLI_USE_DNA},
         {"climatology", required_argument, OPT_CLIMATOLOGY, RECUR_CLI_USE_H5},
         {"ridge-lambda", required_argument, OPT_RIDGE_LAMBDA, RECUR_CLI_USE_H5},
         {"no-ridge", no_argument, OPT_NO_RIDGE, RECUR_CLI_USE_H5},
@@ -127,7 +114,8 @@ static int parse(int argc, char *argv[], recur_cli_use_t *u, eval_opts_t *o)
                                      .option = option,
                                      .ctx = o,
                                      .usage = usage,
-                                     .batch = true};
+                                     .batch = true,
+                                     .strands = true};
     return recur_cli_use_parse(u, &cmd, argc, argv);
 }
 
@@ -300,7 +288,7 @@ int main_eval(int argc, char *argv[])
 {
     recur_cli_use_t u;
     recur_cli_use_init(&u, 64);
-    eval_opts_t o = {.rc_avg = -1, .fc.ridge_lambda = 1.0};
+    eval_opts_t o = {.fc.ridge_lambda = 1.0};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *mod = NULL;
     recur_dna_set_t *set = NULL;
@@ -343,9 +331,7 @@ int main_eval(int argc, char *argv[])
     const char *const *classes = recur_cli_use_classes(mod, &fallback);
     if (!classes)
         goto out;
-    recur_dna_encoding_t enc;
-    recur_dna_model_encoding(mod, &enc);
-    const bool rc_avg = o.rc_avg < 0 ? enc.revcomp : o.rc_avg == 1;
+    const bool rc_avg = recur_cli_use_strands(&u, mod);
     recur_blas_set_threads((int)u.threads);
 
     /* Rows, and the labels of each record (the first row of a record carries them). */

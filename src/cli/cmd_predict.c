@@ -17,11 +17,10 @@
 #include "cmd_series.h"
 #include "use.h"
 
-enum { OPT_RC_AVG = RECUR_CLI_FIRST_FREE, OPT_NO_RC_AVG, OPT_TSV };
+enum { OPT_TSV = RECUR_CLI_FIRST_FREE };
 
 /* predict's own options. */
 typedef struct {
-    int rc_avg; /* -1: as the model was trained; 0 off; 1 on */
     recur_cli_fc_opts_t fc;
 } predict_opts_t;
 
@@ -69,10 +68,7 @@ static void usage(FILE *fp, bool h5)
 static int option(void *ctx, int c, const char *arg)
 {
     predict_opts_t *o = ctx;
-    if (c == OPT_TSV)
-        o->fc.tsv = true;
-    else
-        o->rc_avg = c == OPT_RC_AVG;
+    o->fc.tsv = c == OPT_TSV; /* predict's only own option */
     return 0;
 }
 
@@ -80,8 +76,6 @@ static int option(void *ctx, int c, const char *arg)
 static int parse(int argc, char *argv[], recur_cli_use_t *u, predict_opts_t *o)
 {
     static const recur_cli_use_opt_t own[] = {
-        {"revcomp-average", no_argument, OPT_RC_AVG, RECUR_CLI_USE_DNA},
-        {"no-revcomp-average", no_argument, OPT_NO_RC_AVG, RECUR_CLI_USE_DNA},
         {"tsv", no_argument, OPT_TSV, RECUR_CLI_USE_H5},
     };
     const recur_cli_use_cmd_t cmd = {.name = "predict",
@@ -90,7 +84,8 @@ static int parse(int argc, char *argv[], recur_cli_use_t *u, predict_opts_t *o)
                                      .option = option,
                                      .ctx = o,
                                      .usage = usage,
-                                     .batch = true};
+                                     .batch = true,
+                                     .strands = true};
     const int rc = recur_cli_use_parse(u, &cmd, argc, argv);
     const char *why = NULL;
     if (rc != 0 || !recur_cli_use_h5(u))
@@ -133,7 +128,7 @@ int main_predict(int argc, char *argv[])
 {
     recur_cli_use_t u;
     recur_cli_use_init(&u, 64);
-    predict_opts_t o = {.rc_avg = -1};
+    predict_opts_t o = {.fc.tsv = false};
     int rc = RECUR_EXIT_USAGE;
     recur_model_t *m = NULL;
     recur_dna_set_t *set = NULL;
@@ -168,9 +163,7 @@ int main_predict(int argc, char *argv[])
     const char *const *classes = recur_cli_use_classes(m, &fallback);
     if (!classes)
         goto out;
-    recur_dna_encoding_t enc;
-    recur_dna_model_encoding(m, &enc);
-    const bool rc_avg = o.rc_avg < 0 ? enc.revcomp : o.rc_avg == 1;
+    const bool rc_avg = recur_cli_use_strands(&u, m);
     recur_blas_set_threads((int)u.threads);
 
     size_t n = 0;

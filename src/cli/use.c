@@ -23,6 +23,7 @@ void recur_cli_use_init(recur_cli_use_t *u, size_t batch_size)
     u->threads = 1;
     u->batch_size = batch_size;
     u->split = RECUR_SPLIT_TEST;
+    u->rc_avg = -1;
 }
 
 void recur_cli_use_free(recur_cli_use_t *u)
@@ -45,13 +46,16 @@ static const struct option shared[] = {
     {"batch-size", required_argument, NULL, RECUR_CLI_USE_BATCH},
     {"seed", required_argument, NULL, RECUR_CLI_USE_SEED},
     {"split", required_argument, NULL, RECUR_CLI_USE_SPLIT},
+    {"revcomp-average", no_argument, NULL, RECUR_CLI_USE_RC_AVG},
+    {"no-revcomp-average", no_argument, NULL, RECUR_CLI_USE_NO_RC_AVG},
 };
 enum { N_SHARED = sizeof shared / sizeof *shared };
 
 /* The data the shared option `code` applies to. */
 static unsigned shared_kinds(int code)
 {
-    if (code >= RECUR_CLI_IN_FASTA && code <= RECUR_CLI_IN_DATA)
+    if ((code >= RECUR_CLI_IN_FASTA && code <= RECUR_CLI_IN_DATA) || code == RECUR_CLI_USE_RC_AVG ||
+        code == RECUR_CLI_USE_NO_RC_AVG)
         return RECUR_CLI_USE_DNA;
     if ((code > RECUR_CLI_S_H5 && code <= RECUR_CLI_S_MISSING_IND) || code == RECUR_CLI_USE_SPLIT)
         return RECUR_CLI_USE_H5;
@@ -98,6 +102,10 @@ static int shared_option(recur_cli_use_t *u, int c, const char *arg)
     case RECUR_CLI_USE_SEED:
         bad = recur_cli_ulong("--seed", arg, &u->seed);
         break;
+    case RECUR_CLI_USE_RC_AVG:
+    case RECUR_CLI_USE_NO_RC_AVG:
+        u->rc_avg = c == RECUR_CLI_USE_RC_AVG;
+        break;
     case RECUR_CLI_USE_SPLIT:
         u->split_given = true;
         if (recur_split_parse(arg, &u->split) != 0) {
@@ -133,16 +141,16 @@ static const char *check(const recur_cli_use_t *u, const recur_cli_use_cmd_t *cm
 int recur_cli_use_parse(recur_cli_use_t *u, const recur_cli_use_cmd_t *cmd, int argc, char *argv[])
 {
     struct option longopts[MAX_OPTS + 1];
-    unsigned kinds[MAX_OPTS];
     size_t n = 0;
-    for (size_t i = 0; i < N_SHARED; i++)
-        if (cmd->batch || shared[i].val != RECUR_CLI_USE_BATCH)
+    for (size_t i = 0; i < N_SHARED; i++) {
+        const int v = shared[i].val;
+        if ((cmd->batch || v != RECUR_CLI_USE_BATCH) &&
+            (cmd->strands || (v != RECUR_CLI_USE_RC_AVG && v != RECUR_CLI_USE_NO_RC_AVG)))
             longopts[n++] = shared[i];
-    for (size_t i = 0; i < cmd->n_opts && n < MAX_OPTS; i++) {
-        kinds[i] = cmd->opts[i].kinds;
+    }
+    for (size_t i = 0; i < cmd->n_opts && n < MAX_OPTS; i++)
         longopts[n++] =
             (struct option){cmd->opts[i].name, cmd->opts[i].has_arg, NULL, cmd->opts[i].code};
-    }
     longopts[n] = (struct option){NULL, 0, NULL, 0};
     const char *misfit[2] = {NULL, NULL}; /* an option for DNA data, one for series */
     optind = 0;
@@ -163,7 +171,7 @@ int recur_cli_use_parse(recur_cli_use_t *u, const recur_cli_use_cmd_t *cmd, int 
         if (r == 0) {
             for (size_t i = 0; i < cmd->n_opts; i++)
                 if (cmd->opts[i].code == c)
-                    k = kinds[i];
+                    k = cmd->opts[i].kinds;
             r = cmd->option(cmd->ctx, c, optarg) < 0 ? RECUR_EINVAL : 1;
         }
         if (r < 0)
@@ -229,6 +237,15 @@ recur_model_t *recur_cli_use_model(const recur_cli_use_t *u, int *status)
         *status = RECUR_EXIT_USAGE;
     recur_model_free(m);
     return NULL;
+}
+
+bool recur_cli_use_strands(const recur_cli_use_t *u, const recur_model_t *m)
+{
+    if (u->rc_avg >= 0)
+        return u->rc_avg == 1;
+    recur_dna_encoding_t enc;
+    recur_dna_model_encoding(m, &enc);
+    return enc.revcomp;
 }
 
 void recur_cli_use_free_names(char **names, size_t n)

@@ -26,7 +26,9 @@ enum {
     RECUR_CLI_USE_FIRST = 900,
     RECUR_CLI_USE_BATCH = RECUR_CLI_USE_FIRST,
     RECUR_CLI_USE_SEED,
-    RECUR_CLI_USE_SPLIT
+    RECUR_CLI_USE_SPLIT,
+    RECUR_CLI_USE_RC_AVG,
+    RECUR_CLI_USE_NO_RC_AVG
 };
 
 /* A command's own option: its getopt entry and the data it applies to. */
@@ -51,6 +53,7 @@ typedef struct {
                                          choose something without -m (encode: --task, --head);
                                          the others need a model to restate */
     bool batch;                       /* takes --batch-size */
+    bool strands; /* takes --revcomp-average / --no-revcomp-average (DNA classifiers) */
 } recur_cli_use_cmd_t;
 
 /* The parsed command line. Initialise with recur_cli_use_init(), release with
@@ -67,6 +70,7 @@ typedef struct {
     size_t threads, batch_size;
     bool batch_given;
     unsigned long seed; /* accepted for uniformity */
+    int rc_avg;         /* --revcomp-average 1, --no-revcomp-average 0, neither -1 */
     bool quiet;
 } recur_cli_use_t;
 
@@ -107,6 +111,10 @@ int recur_cli_use_restated(const recur_cli_use_t *u, const recur_model_t *m,
  * for raw DNA inputs, that it reads DNA (recur_dna_model_check()). NULL on failure (logged) with
  * *status the exit status: 2 for a conflicting restated option, else 1. */
 recur_model_t *recur_cli_use_model(const recur_cli_use_t *u, int *status);
+
+/* Whether a DNA classifier's records are scored on both strands (probabilities averaged): as
+ * --revcomp-average / --no-revcomp-average say, else as m was trained (--revcomp). */
+bool recur_cli_use_strands(const recur_cli_use_t *u, const recur_model_t *m);
 
 /* The class names of m (its "classes" strings), or "0", "1", ... when it has none: *owned gets
  * what to free with recur_cli_use_free_names(names, n). NULL when out of memory (logged). */
