@@ -43,13 +43,12 @@ typedef struct {
 
 /* Options of the fit; zero means the default in brackets. */
 typedef struct {
-    size_t max_rows;  /* training rows used at most, evenly spaced (20000) */
-    size_t max_k;     /* largest k tried (6) */
-    size_t max_iter;  /* BFGS iterations per fit (200) */
-    double tol;       /* a fit stops when the gradient's norm is below it (1e-4) */
-    size_t k;         /* when not 0: the only k-mer length tried */
-    double l2;        /* when not 0: the only penalty tried */
-    unsigned threads; /* unused for now (the fit is serial) */
+    size_t max_rows; /* training rows used at most, evenly spaced (20000) */
+    size_t max_k;    /* largest k tried (6) */
+    size_t max_iter; /* BFGS iterations per fit (200) */
+    double tol;      /* a fit stops when the gradient's norm is below it (1e-4) */
+    size_t k;        /* when not 0: the only k-mer length tried */
+    double l2;       /* when not 0: the only penalty tried */
 } recur_baseline_opts_t;
 
 /* Fits every baseline that applies to a DNA dataset ds (4 one-hot features per step, sequence
@@ -80,8 +79,7 @@ bool recur_baseline_applies(const recur_baseline_t *b, const recur_dataset_t *ds
 double recur_baseline_accuracy(const recur_dataset_t *ds, const size_t *idx, size_t n,
                                const double *p, size_t K);
 
-/* The largest validation accuracy among bs (NaN when none has one), and which baseline has it
- * (NULL when none). */
+/* The baseline of bs with the largest validation accuracy, or NULL when none has one. */
 const recur_baseline_t *recur_baselines_best(const recur_baselines_t *bs);
 
 #endif

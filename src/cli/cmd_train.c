@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gsl/gsl_rng.h>
@@ -22,6 +21,7 @@
 
 #include "cli.h"
 #include "cmd_train_series.h"
+#include "progress.h"
 #include "series_opts.h"
 #include "train_opts.h"
 #include "train_run.h"
@@ -62,6 +62,9 @@ static void usage(FILE *fp)
         "Validation (the model written is the epoch with the lowest validation loss):\n"
         "  --val-fraction F        stratified random share of the records held out (seeded;\n"
         "                          windows of one record stay together; default 0.1; 0 = none)\n"
+        "  --no-baselines          do not fit the baselines beside a DNA classifier (majority,\n"
+        "                          k-mer and one-hot logistic regression on the training rows,\n"
+        "                          shown at every epoch, kept in the model, scored by eval)\n"
         "%s"
         "\n"
         "Architecture (defaults: lstm, H 64, L 1, pool last; DNA classifiers - 4 one-hot\n"
@@ -485,7 +488,7 @@ static int fit_baselines(const data_t *d, recur_baselines_t *bs)
     if (ds->F != RECUR_DNA_CHANNELS || ds->head != RECUR_HEAD_SEQ ||
         ds->task == RECUR_TASK_REGRESS || !d->n_train)
         return 0;
-    const double t0 = (double)clock() / CLOCKS_PER_SEC;
+    const double t0 = progress_now();
     if (recur_baselines_fit(ds, d->train, d->n_train, d->vds, d->val, d->n_val, NULL, bs) != 0)
         return RECUR_EXIT_ERROR;
     char line[512];
@@ -499,8 +502,7 @@ static int fit_baselines(const data_t *d, recur_baselines_t *bs)
                                 recur_baseline_name(b->kind), what, b->val_acc);
     }
     recur_info("baselines, validation accuracy%s: %s (%.1f s)",
-               d->n_val ? "" : " on a fifth of the training rows", line,
-               (double)clock() / CLOCKS_PER_SEC - t0);
+               d->n_val ? "" : " on a fifth of the training rows", line, progress_now() - t0);
     return 0;
 }
 

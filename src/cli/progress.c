@@ -6,7 +6,7 @@
 
 #include "progress.h"
 
-static double now(void)
+double progress_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -26,7 +26,7 @@ void progress_draw(progress_t *p, const char *cmd, size_t epoch, size_t epochs, 
     enum { WIDTH = 20 };
     if (!p->on || total == 0)
         return;
-    const double t = now();
+    const double t = progress_now();
     if (p->drawn && t - p->last < 0.2 && done < total)
         return;
     char bar[WIDTH + 1];

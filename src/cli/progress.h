@@ -15,6 +15,9 @@ typedef struct {
     double last; /* monotonic time of the last draw, seconds */
 } progress_t;
 
+/* Seconds on the monotonic clock: wall time for durations. */
+double progress_now(void);
+
 void progress_init(progress_t *p, bool wanted);
 /* done of total batches of epoch e of E; loss the running mean; eta the seconds left in the
  * run (negative: unknown). */

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <recur/blas.h>
@@ -25,13 +24,6 @@ static void on_signal(int sig)
         got_term = 1;
     else
         got_usr1 = 1;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* ---- Logs ------------------------------------------------------------------------------------
@@ -270,7 +262,7 @@ static int after_batch(run_t *u, double t_epoch, size_t first_batch)
     u->since_ckpt += (size_t)(st.updates - u->updates);
     u->updates = st.updates;
     if (u->prog.on) { /* this epoch's pace for its rest, the mean epoch for the others */
-        const double el = now() - t_epoch, done = (double)(st.batch - first_batch);
+        const double el = progress_now() - t_epoch, done = (double)(st.batch - first_batch);
         const double per = el / (done > 0 ? done : 1);
         progress_draw(&u->prog, "train", st.epoch, st.epochs, st.batch, st.batches, st.loss,
                       per * (double)(st.batches - st.batch) +
@@ -306,7 +298,7 @@ static int epochs(run_t *u)
     double run_seconds = 0;
     size_t epochs_here = 0;
     while (!recur_fit_done(u->f)) {
-        const double t0 = now();
+        const double t0 = progress_now();
         recur_fit_status_t st;
         recur_fit_status(u->f, &st);
         const size_t first = st.batch;
@@ -322,7 +314,7 @@ static int epochs(run_t *u)
         if (recur_fit_epoch_end(u->f, &e) < 0)
             return RECUR_EXIT_ERROR;
         progress_clear(&u->prog);
-        const double sec = now() - t0;
+        const double sec = progress_now() - t0;
         run_seconds += sec;
         epochs_here++;
         /* ETA: the mean time of this process's epochs so far, times the epochs left */
