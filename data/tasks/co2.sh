@@ -14,15 +14,16 @@
 TASK=co2
 cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
+TASK_DEPS=data/tasks/cfseries.py
 up_to_date
 CSV=$(fetch python3-statsmodels \
     usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv \
     5abd47e6d4435255e0b3ab2c333502ba)
 begin
-run "$PY" - "$CSV" "$NEW/co2.nc" <<'EOF'
+run env PYTHONPATH=data/tasks "$PY" - "$CSV" "$NEW/co2.nc" <<'EOF'
 import csv, datetime, sys
-import netCDF4
 import numpy as np
+import cfseries
 src, out = sys.argv[1:3]
 rows = list(csv.DictReader(open(src)))
 dates = [datetime.datetime.strptime(r["date"], "%Y%m%d").date() for r in rows]
@@ -30,25 +31,13 @@ if len(rows) != 2284 or any((b - a).days != 7 for a, b in zip(dates, dates[1:]))
     sys.exit("co2.csv: expected 2284 weeks 7 days apart")
 x = np.array([float(r["co2"]) if r["co2"] else np.nan for r in rows])
 days = [(d - datetime.date(1970, 1, 1)).days for d in dates]
-with netCDF4.Dataset(out, "w", format="NETCDF4") as nc:
-    nc.Conventions = "CF-1.8"
-    nc.title = "Weekly mean atmospheric CO2 at Mauna Loa Observatory, 1958-03-29 to 2001-12-29"
-    nc.source = ("statsmodels/datasets/co2/co2.csv of Debian's python3-statsmodels "
-                 "0.13.5+dfsg-7 (Keeling, C.D. and T.P. Whorf, 2004, SIO, CDIAC)")
-    nc.license = "public domain"
-    nc.history = "data/tasks/co2.sh"
-    nc.createDimension("time", len(days))
-    t = nc.createVariable("time", "i4", ("time",))
-    t.units = "days since 1970-01-01"
-    t.calendar = "standard"
-    t.standard_name = "time"
-    t[:] = days
-    v = nc.createVariable("co2", "f8", ("time",), fill_value=-9999.0)
-    v.units = "ppm"
-    v.long_name = "weekly mean CO2 mole fraction in dry air, ppm"
-    v[:] = np.ma.masked_invalid(x)
-with open(out.rsplit("/", 1)[0] + "/COUNTS.tsv", "w") as f:
-    f.write("series\tsteps\tmissing\tfirst\tlast\n1\t%d\t%d\t%s\t%s\n"
-            % (len(days), int(np.isnan(x).sum()), dates[0], dates[-1]))
+cfseries.write(out, "co2", days, x,
+               {"units": "ppm", "long_name": "weekly mean CO2 mole fraction in dry air, ppm"},
+               {"title": "Weekly mean atmospheric CO2 at Mauna Loa Observatory, 1958-03-29 to "
+                         "2001-12-29",
+                "source": "statsmodels/datasets/co2/co2.csv of Debian's python3-statsmodels "
+                          "0.13.5+dfsg-7 (Keeling, C.D. and T.P. Whorf, 2004, SIO, CDIAC)",
+                "license": "public domain", "history": "data/tasks/co2.sh"},
+               fill_value=-9999.0)
 EOF
 finish

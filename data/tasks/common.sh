@@ -3,6 +3,7 @@
 #
 #   die MESSAGE            print "data/tasks/NAME.sh: MESSAGE" on stderr, exit 1
 #   run CMD ARGS...        run CMD with its output in a log; on failure die with its last line
+#   fetch_ecoli            fetch of the E. coli GenBank record of the E. coli tasks
 #   fetch PKG PATH MD5     print the name of a local copy of the file /PATH of Debian package PKG
 #                          whose md5 is MD5: the installed file if it matches, else one taken
 #                          out of the package (apt-get download, nothing installed; dpkg-deb)
@@ -76,6 +77,14 @@ fetch() {
     _got=$(md5sum <"$_dst" | cut -c1-32)
     [ "$_got" = "$_md5" ] || die "/$_path from $_pkg has md5 $_got, expected $_md5"
     echo "$_dst"
+}
+
+# fetch_ecoli: the E. coli K-12 genome and annotation every E. coli task reads (NC_000913.2,
+# GenBank, gzip; DATA.md), md5-pinned here once.
+fetch_ecoli() {
+    fetch cct-examples \
+        usr/share/doc/cct/examples/sample_projects/sample_project_5/comparison_genomes/E_coli.gbk.gz \
+        06d8f6ce38f3e5127127ed4ac6fcc705
 }
 
 scripts_md5() {

@@ -19,9 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
 TASK_DEPS=data/tasks/genbank.py
 up_to_date
-GB=$(fetch cct-examples \
-    usr/share/doc/cct/examples/sample_projects/sample_project_5/comparison_genomes/E_coli.gbk.gz \
-    06d8f6ce38f3e5127127ed4ac6fcc705)
+GB=$(fetch_ecoli)
 begin
 run env PYTHONPATH=data/tasks "$PY" - "$GB" "$NEW" <<'EOF'
 import random, sys
@@ -29,7 +27,7 @@ import genbank as gb
 
 W, UP = 60, 30
 STARTS = ("ATG", "GTG", "TTG")
-acc, seq, feats = gb.read(sys.argv[1], 4639675)
+acc, seq, feats = gb.read(sys.argv[1], gb.ECOLI_BP)
 out = sys.argv[2]
 L = len(seq)
 b = gb.bounds(L)

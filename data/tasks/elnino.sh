@@ -13,15 +13,16 @@
 TASK=elnino
 cd "$(dirname "$0")/../.." || exit 1
 . data/tasks/common.sh
+TASK_DEPS=data/tasks/cfseries.py
 up_to_date
 CSV=$(fetch python3-statsmodels \
     usr/lib/python3/dist-packages/statsmodels/datasets/elnino/elnino.csv \
     286f807bb727bdd332c5efc802e28dec)
 begin
-run "$PY" - "$CSV" "$NEW/elnino.nc" <<'EOF'
+run env PYTHONPATH=data/tasks "$PY" - "$CSV" "$NEW/elnino.nc" <<'EOF'
 import csv, datetime, sys
-import netCDF4
 import numpy as np
+import cfseries
 src, out = sys.argv[1:3]
 rows = list(csv.reader(open(src)))
 head, rows = rows[0], rows[1:]
@@ -32,25 +33,14 @@ if head[1:] != ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "
 x = np.array([float(v) for r in rows for v in r[1:]])
 days = [(datetime.date(y, m, 1) - datetime.date(1970, 1, 1)).days
         for y in years for m in range(1, 13)]
-with netCDF4.Dataset(out, "w", format="NETCDF4") as nc:
-    nc.Conventions = "CF-1.8"
-    nc.title = "Monthly mean sea surface temperature, Nino 1+2 (0-10S, 90-80W), 1950-2010"
-    nc.source = ("statsmodels/datasets/elnino/elnino.csv of Debian's python3-statsmodels "
-                 "0.13.5+dfsg-7 (NOAA NWS Climate Prediction Center, ERSST.V3B, Nino 1+2)")
-    nc.license = "public domain (NOAA data)"
-    nc.history = "data/tasks/elnino.sh"
-    nc.createDimension("time", len(days))
-    t = nc.createVariable("time", "i4", ("time",))
-    t.units = "days since 1970-01-01"
-    t.calendar = "standard"
-    t.standard_name = "time"
-    t[:] = days
-    v = nc.createVariable("sst", "f8", ("time",))
-    v.units = "degC"
-    v.standard_name = "sea_surface_temperature"
-    v.long_name = "monthly mean sea surface temperature, Nino 1+2 region"
-    v[:] = x
-with open(out.rsplit("/", 1)[0] + "/COUNTS.tsv", "w") as f:
-    f.write("series\tsteps\tmissing\tfirst\tlast\n1\t%d\t0\t1950-01-01\t2010-12-01\n" % len(days))
+cfseries.write(out, "sst", days, x,
+               {"units": "degC", "standard_name": "sea_surface_temperature",
+                "long_name": "monthly mean sea surface temperature, Nino 1+2 region"},
+               {"title": "Monthly mean sea surface temperature, Nino 1+2 (0-10S, 90-80W), "
+                         "1950-2010",
+                "source": "statsmodels/datasets/elnino/elnino.csv of Debian's "
+                          "python3-statsmodels 0.13.5+dfsg-7 (NOAA NWS Climate Prediction "
+                          "Center, ERSST.V3B, Nino 1+2)",
+                "license": "public domain (NOAA data)", "history": "data/tasks/elnino.sh"})
 EOF
 finish

@@ -46,6 +46,10 @@ class Feature:
         return max(b for _, b in self.segments)
 
 
+# The length of the E. coli K-12 record (NC_000913.2) the E. coli tasks read.
+ECOLI_BP = 4639675
+
+
 def read(path, length=None):
     """(accession.version, sequence in upper case, [Feature]) of a (gzipped) GenBank file with
     one record; checks the sequence is ACGT only and, when given, its length."""
