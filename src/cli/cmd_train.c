@@ -694,7 +694,8 @@ static int train_dna(train_cmd_t *o, recur_config_t *cfg, const recur_init_t *in
                ds->O, recur_cell_name(cfg->cell), cfg->hidden_size, cfg->num_layers,
                cfg->bidirectional ? " bidirectional" : "", P);
     const recur_baseline_t *best = NULL;
-    if (!o->no_baselines && fit_baselines(&d, &bs) != 0)
+    /* rank 0 writes every model and prints every line: the other ranks need no baselines */
+    if (!o->no_baselines && recur_dist_rank() == 0 && fit_baselines(&d, &bs) != 0)
         goto out;
     if (bs.n && d.n_val)
         best = recur_baselines_best(&bs);
